@@ -1,0 +1,140 @@
+//! IOB2 tags → entity chunks and spans.
+//!
+//! Chunking follows `seqeval`'s default (conlleval) rules exactly, so that decoding and scoring
+//! agree: an `I-X` after `O` or after another type starts a new entity, and a type change ends one.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+/// An entity over word positions `start..end` of one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Chunk {
+    pub kind: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// seqeval splits a tag into its first character and the type after the separator (`_` if none).
+fn split(tag: &str) -> (char, &str) {
+    let mut chars = tag.chars();
+    let prefix = chars.next().unwrap_or('O');
+    let rest = chars.as_str();
+    let kind = rest.split_once('-').map_or(rest, |(_, k)| k);
+    (prefix, if kind.is_empty() { "_" } else { kind })
+}
+
+fn ends_chunk(prev: char, tag: char, prev_kind: &str, kind: &str) -> bool {
+    matches!(prev, 'E' | 'S')
+        || (matches!(prev, 'B' | 'I') && matches!(tag, 'B' | 'S' | 'O'))
+        || (prev != 'O' && prev != '.' && prev_kind != kind)
+}
+
+fn starts_chunk(prev: char, tag: char, prev_kind: &str, kind: &str) -> bool {
+    matches!(tag, 'B' | 'S')
+        || (matches!(prev, 'E' | 'S' | 'O') && matches!(tag, 'E' | 'I'))
+        || (tag != 'O' && tag != '.' && prev_kind != kind)
+}
+
+/// The entities of one sentence's tags, as `seqeval.metrics.sequence_labeling.get_entities` finds them.
+pub fn chunks<S: AsRef<str>>(tags: &[S]) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    let (mut prev, mut prev_kind) = ('O', "_");
+    let mut begin = 0;
+    let closing = std::iter::once("O");
+    for (i, tag) in tags.iter().map(|t| t.as_ref()).chain(closing).enumerate() {
+        let (prefix, kind) = split(tag);
+        if ends_chunk(prev, prefix, prev_kind, kind) {
+            out.push(Chunk { kind: prev_kind.to_string(), start: begin, end: i });
+        }
+        if starts_chunk(prev, prefix, prev_kind, kind) {
+            begin = i;
+        }
+        prev = prefix;
+        prev_kind = kind;
+    }
+    out
+}
+
+/// An entity found in text. Offsets are UTF-8 byte offsets into the annotated text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    pub start: usize,
+    pub end: usize,
+    pub label: String,
+    /// Mean probability of the predicted tags over the entity's words.
+    pub score: f32,
+}
+
+/// Entities from per-word tags and tag probabilities, given each word's byte range.
+pub fn entities<S: AsRef<str>>(words: &[Range<usize>], tags: &[S], probs: &[f32]) -> Vec<Entity> {
+    chunks(tags)
+        .into_iter()
+        .map(|c| Entity {
+            start: words[c.start].start,
+            end: words[c.end - 1].end,
+            score: probs[c.start..c.end].iter().sum::<f32>() / (c.end - c.start) as f32,
+            label: c.kind,
+        })
+        .collect()
+}
+
+/// Converts a UTF-8 byte offset into `text` to a character (Unicode scalar) offset.
+pub fn char_offset(text: &str, byte: usize) -> usize {
+    text[..byte].chars().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(tags: &[&str]) -> Vec<(String, usize, usize)> {
+        chunks(tags).into_iter().map(|c| (c.kind, c.start, c.end)).collect()
+    }
+
+    #[test]
+    fn iob2_chunks() {
+        assert_eq!(
+            spans(&["B-Chemical", "I-Chemical", "O", "B-Disease"]),
+            vec![("Chemical".into(), 0, 2), ("Disease".into(), 3, 4)]
+        );
+    }
+
+    #[test]
+    fn inside_without_begin_starts_an_entity() {
+        assert_eq!(spans(&["O", "I-Disease", "I-Disease"]), vec![("Disease".into(), 1, 3)]);
+        assert_eq!(spans(&["I-Disease"]), vec![("Disease".into(), 0, 1)]);
+    }
+
+    #[test]
+    fn adjacent_entities_of_one_type_stay_apart() {
+        assert_eq!(
+            spans(&["B-Disease", "B-Disease", "I-Disease"]),
+            vec![("Disease".into(), 0, 1), ("Disease".into(), 1, 3)]
+        );
+    }
+
+    #[test]
+    fn a_type_change_splits_the_entity() {
+        assert_eq!(
+            spans(&["B-Chemical", "I-Disease"]),
+            vec![("Chemical".into(), 0, 1), ("Disease".into(), 1, 2)]
+        );
+    }
+
+    #[test]
+    fn entities_carry_byte_offsets_and_mean_scores() {
+        let words = [0..7, 8..15, 16..22];
+        let found = entities(&words, &["B-Chemical", "O", "B-Disease"], &[0.9, 0.5, 0.7]);
+        assert_eq!(found.len(), 2);
+        assert_eq!((found[0].start, found[0].end, found[0].label.as_str()), (0, 7, "Chemical"));
+        assert!((found[1].score - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn char_offsets_count_scalars_not_bytes() {
+        let text = "β-blocker 💊 x";
+        let byte = text.find('x').unwrap();
+        assert_eq!(char_offset(text, byte), 12);
+    }
+}

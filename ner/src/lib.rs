@@ -1,0 +1,26 @@
+//! Medlight's NER core, shared by the web app and the trainer.
+//!
+//! - [`labels`]: the IOB2 label set, read from the model's config.
+//! - [`config`]: the Hugging Face `BertForTokenClassification` config.
+//! - [`align`]: words → sub-tokens (first sub-token carries the word's label), windows for long inputs.
+//! - [`model`]: the BERT token classifier on candle (f32 for training, quantised for inference).
+//! - [`decode`]: IOB2 tags → entity spans with offsets and scores.
+//! - [`metrics`]: entity-level precision/recall/F1, equal to `seqeval`'s default mode.
+//! - [`tagger`]: the whole pipeline on raw text, as the browser and `trainer predict` use it.
+
+pub mod align;
+pub mod config;
+pub mod decode;
+pub mod labels;
+pub mod metrics;
+pub mod model;
+pub mod tagger;
+pub mod testing;
+
+mod error;
+
+pub use config::BertConfig;
+pub use decode::Entity;
+pub use error::{Error, Result};
+pub use labels::LabelSet;
+pub use tagger::Tagger;

@@ -1,0 +1,239 @@
+//! The BERT encoder, written for fine-tuning: unlike `candle_transformers::models::bert`, its layer
+//! norm and attention softmax are differentiable (built from primitive ops, so gradients reach every
+//! encoder weight) and its dropout really drops during training. Inference takes candle's fused
+//! kernels, which give the same values faster.
+
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::Init;
+
+use super::dropout::Dropout;
+use super::weights::{Matrix, Weights};
+use crate::{BertConfig, Error, Result};
+
+const WEIGHT_INIT: Init = Init::Randn { mean: 0.0, stdev: 0.02 };
+const ZERO: Init = Init::Const(0.0);
+const ONE: Init = Init::Const(1.0);
+
+/// A linear layer `x · Wᵀ + b` over the last dimension of any-rank input.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: Matrix,
+    bias: Tensor,
+}
+
+impl Linear {
+    pub fn load(w: &Weights, in_dim: usize, out_dim: usize) -> Result<Self> {
+        Ok(Self {
+            weight: w.matrix(out_dim, in_dim, "weight", WEIGHT_INIT)?,
+            bias: w.tensor(out_dim, "bias", ZERO)?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut dims = x.dims().to_vec();
+        let in_dim = dims.pop().expect("linear input has a last dimension");
+        let rows: usize = dims.iter().product();
+        let y = self.weight.apply(&x.reshape((rows, in_dim))?)?.broadcast_add(&self.bias)?;
+        dims.push(y.dim(1)?);
+        Ok(y.reshape(dims)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    fn load(w: &Weights, size: usize, eps: f64) -> Result<Self> {
+        Ok(Self { weight: w.tensor(size, "weight", ONE)?, bias: w.tensor(size, "bias", ZERO)?, eps })
+    }
+
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if !train {
+            return Ok(candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?);
+        }
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let centred = x.broadcast_sub(&mean)?;
+        let variance = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = centred.broadcast_div(&(variance + self.eps)?.sqrt()?)?;
+        Ok(normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)?)
+    }
+}
+
+fn dropout(x: &Tensor, p: f32, dropout: Option<&mut Dropout>) -> Result<Tensor> {
+    match dropout {
+        Some(d) => d.apply(x, p),
+        None => Ok(x.clone()),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Activation {
+    GeluErf,
+    GeluTanh,
+    Relu,
+}
+
+impl Activation {
+    fn from_config(name: &str) -> Result<Self> {
+        match name {
+            "gelu" => Ok(Self::GeluErf),
+            "gelu_new" | "gelu_pytorch_tanh" => Ok(Self::GeluTanh),
+            "relu" => Ok(Self::Relu),
+            other => Err(Error::Config { field: "hidden_act".into(), message: format!("`{other}` is not supported") }),
+        }
+    }
+
+    fn forward(self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Self::GeluErf => x.gelu_erf()?,
+            Self::GeluTanh => x.gelu()?,
+            Self::Relu => x.relu()?,
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Embeddings {
+    word: Tensor,
+    position: Tensor,
+    token_type: Tensor,
+    norm: LayerNorm,
+}
+
+impl Embeddings {
+    fn load(w: &Weights, c: &BertConfig) -> Result<Self> {
+        Ok(Self {
+            word: w.pp("word_embeddings").tensor((c.vocab_size, c.hidden_size), "weight", WEIGHT_INIT)?,
+            position: w
+                .pp("position_embeddings")
+                .tensor((c.max_position_embeddings, c.hidden_size), "weight", WEIGHT_INIT)?,
+            token_type: w
+                .pp("token_type_embeddings")
+                .tensor((c.type_vocab_size, c.hidden_size), "weight", WEIGHT_INIT)?,
+            norm: LayerNorm::load(&w.pp("LayerNorm"), c.hidden_size, c.layer_norm_eps)?,
+        })
+    }
+
+    fn forward(&self, ids: &Tensor, mut drop: Option<&mut Dropout>) -> Result<Tensor> {
+        let (batch, len) = ids.dims2()?;
+        let hidden = self.word.dim(1)?;
+        let words = self.word.index_select(&ids.flatten_all()?, 0)?.reshape((batch, len, hidden))?;
+        let positions = self.position.narrow(0, 0, len)?;
+        // Single-segment input: every token has type 0.
+        let token_type = self.token_type.narrow(0, 0, 1)?;
+        let x = words.broadcast_add(&positions)?.broadcast_add(&token_type)?;
+        let x = self.norm.forward(&x, drop.is_some())?;
+        let p = drop.as_deref().map_or(0.0, |d| d.hidden);
+        dropout(&x, p, drop.as_deref_mut())
+    }
+}
+
+#[derive(Clone)]
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_out: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+    heads: usize,
+    activation: Activation,
+}
+
+impl Layer {
+    fn load(w: &Weights, c: &BertConfig) -> Result<Self> {
+        let h = c.hidden_size;
+        let attention = w.pp("attention");
+        let own = attention.pp("self");
+        Ok(Self {
+            query: Linear::load(&own.pp("query"), h, h)?,
+            key: Linear::load(&own.pp("key"), h, h)?,
+            value: Linear::load(&own.pp("value"), h, h)?,
+            attention_out: Linear::load(&attention.pp("output").pp("dense"), h, h)?,
+            attention_norm: LayerNorm::load(&attention.pp("output").pp("LayerNorm"), h, c.layer_norm_eps)?,
+            intermediate: Linear::load(&w.pp("intermediate").pp("dense"), h, c.intermediate_size)?,
+            output: Linear::load(&w.pp("output").pp("dense"), c.intermediate_size, h)?,
+            output_norm: LayerNorm::load(&w.pp("output").pp("LayerNorm"), h, c.layer_norm_eps)?,
+            heads: c.num_attention_heads,
+            activation: Activation::from_config(&c.hidden_act)?,
+        })
+    }
+
+    /// `mask_bias` is `(batch, 1, 1, len)`: 0 for real tokens, a large negative for padding.
+    fn forward(&self, x: &Tensor, mask_bias: &Tensor, mut drop: Option<&mut Dropout>) -> Result<Tensor> {
+        let train = drop.is_some();
+        let (batch, len, hidden) = x.dims3()?;
+        let head_dim = hidden / self.heads;
+        let split = |t: Tensor| -> Result<Tensor> {
+            Ok(t.reshape((batch, len, self.heads, head_dim))?.transpose(1, 2)?.contiguous()?)
+        };
+        let q = split(self.query.forward(x)?)?;
+        let k = split(self.key.forward(x)?)?;
+        let v = split(self.value.forward(x)?)?;
+        let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?.broadcast_add(mask_bias)?;
+        let probs = if train {
+            candle_nn::ops::softmax(&scores, D::Minus1)?
+        } else {
+            candle_nn::ops::softmax_last_dim(&scores)?
+        };
+        let p = drop.as_deref().map_or(0.0, |d| d.attention);
+        let probs = dropout(&probs, p, drop.as_deref_mut())?;
+        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch, len, hidden))?;
+        let p = drop.as_deref().map_or(0.0, |d| d.hidden);
+        let attended = dropout(&self.attention_out.forward(&context)?, p, drop.as_deref_mut())?;
+        let x = self.attention_norm.forward(&(attended + x)?, train)?;
+        let inner = self.activation.forward(&self.intermediate.forward(&x)?)?;
+        let out = dropout(&self.output.forward(&inner)?, p, drop.as_deref_mut())?;
+        self.output_norm.forward(&(out + x)?, train)
+    }
+}
+
+/// The encoder: embeddings and transformer layers, hidden states out.
+#[derive(Clone)]
+pub struct BertEncoder {
+    embeddings: Embeddings,
+    layers: Vec<Layer>,
+    device: Device,
+}
+
+impl BertEncoder {
+    /// Loads from `w`, whose names are those under Hugging Face's `bert.` prefix.
+    pub fn load(w: &Weights, config: &BertConfig) -> Result<Self> {
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| Layer::load(&w.pp("encoder").pp("layer").pp(&i.to_string()), config))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            embeddings: Embeddings::load(&w.pp("embeddings"), config)?,
+            layers,
+            device: w.device().clone(),
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Stops training the word embeddings: they then get no gradient (saving the backward pass
+    /// into a vocabulary-sized matrix) and keep their pretrained values.
+    pub fn freeze_word_embeddings(&mut self) {
+        self.embeddings.word = self.embeddings.word.detach();
+    }
+
+    /// `ids` and `mask` are `(batch, len)` u32; returns `(batch, len, hidden)`.
+    pub fn forward(&self, ids: &Tensor, mask: &Tensor, mut drop: Option<&mut Dropout>) -> Result<Tensor> {
+        let (batch, len) = mask.dims2()?;
+        // 0 where attended, -10⁴ where padding (as Hugging Face's BERT does in f32).
+        let mask_bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 10_000.0)?.reshape((batch, 1, 1, len))?;
+        let mut x = self.embeddings.forward(ids, drop.as_deref_mut())?;
+        for layer in &self.layers {
+            x = layer.forward(&x, &mask_bias, drop.as_deref_mut())?;
+        }
+        Ok(x)
+    }
+}

@@ -1,0 +1,35 @@
+//! Dropout with its own seeded generator: candle's CPU generator cannot be seeded, and `--seed`
+//! must make a training run repeatable.
+
+use candle_core::Tensor;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::Result;
+
+/// Present during training (the model then drops activations), absent at inference.
+pub struct Dropout {
+    rng: StdRng,
+    /// Drop probability on hidden states (`hidden_dropout_prob`).
+    pub hidden: f32,
+    /// Drop probability on attention probabilities (`attention_probs_dropout_prob`).
+    pub attention: f32,
+}
+
+impl Dropout {
+    pub fn new(seed: u64, hidden: f32, attention: f32) -> Self {
+        Self { rng: StdRng::seed_from_u64(seed), hidden, attention }
+    }
+
+    /// Zeroes each element with probability `p` and scales the rest by `1 / (1 - p)`.
+    pub fn apply(&mut self, xs: &Tensor, p: f32) -> Result<Tensor> {
+        if p <= 0.0 {
+            return Ok(xs.clone());
+        }
+        let keep = 1.0 / (1.0 - p);
+        let mask: Vec<f32> =
+            (0..xs.elem_count()).map(|_| if self.rng.random::<f32>() < p { 0.0 } else { keep }).collect();
+        let mask = Tensor::from_vec(mask, xs.shape(), xs.device())?.to_dtype(xs.dtype())?;
+        Ok(xs.mul(&mask)?)
+    }
+}

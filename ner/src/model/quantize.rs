@@ -1,0 +1,65 @@
+//! The quantised model file the web app fetches: GGUF (version 2, as candle writes it) holding
+//! - every weight matrix with at least [`MIN_QUANTISED_ROWS`] rows and rows a multiple of the block
+//!   size, in the chosen block format (Q8_0 by default: blocks of 32 int8 values with one f16 scale),
+//!   the word and position embeddings included (dequantised when loaded);
+//! - everything else (norms, biases, the small classifier) in f32;
+//! - the metadata entries `medlight.config` (the model's `config.json` text) and `medlight.format`.
+//! Tensor names are Hugging Face's, so the file maps one-to-one onto `model.safetensors`.
+
+use std::io::{Seek, Write};
+
+use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
+use candle_core::Tensor;
+
+use super::weights::{CONFIG_KEY, FORMAT_KEY, FORMAT_VERSION};
+use crate::{BertConfig, Error, Result};
+
+/// Matrices with fewer rows (the classifier, token types) stay f32: tiny, and most sensitive.
+pub const MIN_QUANTISED_ROWS: usize = 32;
+
+/// Parses a block format name as the CLI takes it.
+pub fn parse_dtype(name: &str) -> Result<GgmlDType> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "q8_0" => GgmlDType::Q8_0,
+        "q5_0" => GgmlDType::Q5_0,
+        "q5_1" => GgmlDType::Q5_1,
+        "q4_0" => GgmlDType::Q4_0,
+        "q4_1" => GgmlDType::Q4_1,
+        "f16" => GgmlDType::F16,
+        "f32" => GgmlDType::F32,
+        other => {
+            return Err(Error::ModelFile(format!(
+                "unknown quantisation `{other}` (allowed: q8_0, q5_0, q5_1, q4_0, q4_1, f16, f32)"
+            )))
+        }
+    })
+}
+
+fn should_quantise(name: &str, tensor: &Tensor, dtype: GgmlDType) -> bool {
+    let dims = tensor.dims();
+    name.ends_with(".weight")
+        && !name.contains("LayerNorm")
+        && dims.len() == 2
+        && dims[0] >= MIN_QUANTISED_ROWS
+        && dims[1] % dtype.block_size() == 0
+}
+
+/// Writes `tensors` (Hugging Face names, f32) and `config` as a Medlight GGUF model file.
+pub fn write_gguf<W: Write + Seek>(
+    out: &mut W,
+    tensors: &[(String, Tensor)],
+    config: &BertConfig,
+    dtype: GgmlDType,
+) -> Result<()> {
+    let mut quantised = Vec::with_capacity(tensors.len());
+    for (name, tensor) in tensors {
+        let target = if should_quantise(name, tensor, dtype) { dtype } else { GgmlDType::F32 };
+        quantised.push((name.as_str(), QTensor::quantize(tensor, target)?));
+    }
+    let config_json = gguf_file::Value::String(config.to_json());
+    let version = gguf_file::Value::U32(FORMAT_VERSION);
+    let metadata = [(CONFIG_KEY, &config_json), (FORMAT_KEY, &version)];
+    let refs: Vec<(&str, &QTensor)> = quantised.iter().map(|(n, t)| (*n, t)).collect();
+    gguf_file::write(out, &metadata, &refs)?;
+    Ok(())
+}

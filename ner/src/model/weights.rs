@@ -1,0 +1,153 @@
+//! Where a model's tensors come from: f32 variables (training, safetensors checkpoints) or a
+//! quantised GGUF file (the browser). The model asks by Hugging Face name and does not care which.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
+use candle_core::{Device, Module, Shape, Tensor};
+use candle_nn::{Init, VarBuilder};
+
+use crate::{BertConfig, Error, Result};
+
+/// GGUF metadata key holding the model's `config.json`.
+pub const CONFIG_KEY: &str = "medlight.config";
+/// GGUF metadata key holding the format version of Medlight's model file.
+pub const FORMAT_KEY: &str = "medlight.format";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The tensors of a quantised model file, with the config stored beside them.
+pub struct QuantizedWeights {
+    tensors: HashMap<String, Arc<QTensor>>,
+    pub config: BertConfig,
+    device: Device,
+}
+
+impl QuantizedWeights {
+    /// Reads a GGUF model file written by [`crate::model::quantize::write_gguf`].
+    pub fn from_gguf(bytes: &[u8], device: &Device) -> Result<Self> {
+        let mut reader = Cursor::new(bytes);
+        let content = gguf_file::Content::read(&mut reader)
+            .map_err(|e| Error::ModelFile(format!("not a readable GGUF file: {e}")))?;
+        let config = match content.metadata.get(CONFIG_KEY) {
+            Some(gguf_file::Value::String(json)) => BertConfig::from_json(json)?,
+            _ => return Err(Error::ModelFile(format!("no `{CONFIG_KEY}` entry: not a Medlight model"))),
+        };
+        let mut tensors = HashMap::new();
+        for name in content.tensor_infos.keys() {
+            let tensor = content
+                .tensor(&mut reader, name, device)
+                .map_err(|e| Error::ModelFile(format!("tensor `{name}`: {e}")))?;
+            tensors.insert(name.clone(), Arc::new(tensor));
+        }
+        Ok(Self { tensors, config, device: device.clone() })
+    }
+
+    fn get(&self, name: &str, shape: &Shape) -> Result<&Arc<QTensor>> {
+        let tensor = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| Error::ModelFile(format!("missing tensor `{name}`")))?;
+        if tensor.shape() != shape {
+            return Err(Error::ModelFile(format!(
+                "tensor `{name}` has shape {:?}, expected {:?}",
+                tensor.shape(),
+                shape
+            )));
+        }
+        Ok(tensor)
+    }
+}
+
+#[derive(Clone)]
+enum Source<'a> {
+    Float(VarBuilder<'a>),
+    Quantized { weights: &'a QuantizedWeights, prefix: String },
+}
+
+/// A view on a model's tensors under a name prefix.
+#[derive(Clone)]
+pub struct Weights<'a> {
+    source: Source<'a>,
+}
+
+impl<'a> Weights<'a> {
+    pub fn float(vb: VarBuilder<'a>) -> Self {
+        Self { source: Source::Float(vb) }
+    }
+
+    pub fn quantized(weights: &'a QuantizedWeights) -> Self {
+        Self { source: Source::Quantized { weights, prefix: String::new() } }
+    }
+
+    pub fn pp(&self, name: &str) -> Self {
+        let source = match &self.source {
+            Source::Float(vb) => Source::Float(vb.pp(name)),
+            Source::Quantized { weights, prefix } => {
+                Source::Quantized { weights, prefix: join(prefix, name) }
+            }
+        };
+        Self { source }
+    }
+
+    pub fn device(&self) -> &Device {
+        match &self.source {
+            Source::Float(vb) => vb.device(),
+            Source::Quantized { weights, .. } => &weights.device,
+        }
+    }
+
+    /// A plain tensor (embeddings, norms, biases): dequantised if it was stored quantised.
+    /// `init` seeds a fresh variable when training builds the model from nothing.
+    pub fn tensor<S: Into<Shape>>(&self, shape: S, name: &str, init: Init) -> Result<Tensor> {
+        let shape = shape.into();
+        match &self.source {
+            Source::Float(vb) => Ok(vb.get_with_hints(shape, name, init)?),
+            Source::Quantized { weights, prefix } => {
+                Ok(weights.get(&join(prefix, name), &shape)?.dequantize(&weights.device)?)
+            }
+        }
+    }
+
+    /// A `(out, in)` weight matrix for `x · Wᵀ`, kept quantised where it was stored so.
+    pub fn matrix(&self, out_dim: usize, in_dim: usize, name: &str, init: Init) -> Result<Matrix> {
+        match &self.source {
+            Source::Float(vb) => Ok(Matrix::Float(vb.get_with_hints((out_dim, in_dim), name, init)?)),
+            Source::Quantized { weights, prefix } => {
+                let tensor = weights.get(&join(prefix, name), &Shape::from((out_dim, in_dim)))?;
+                Ok(match tensor.dtype() {
+                    GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16 => {
+                        Matrix::Float(tensor.dequantize(&weights.device)?)
+                    }
+                    _ => Matrix::Quantized(QMatMul::from_arc(tensor.clone())?),
+                })
+            }
+        }
+    }
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// A linear layer's weight: trainable f32, or quantised for inference.
+#[derive(Debug, Clone)]
+pub enum Matrix {
+    Float(Tensor),
+    Quantized(QMatMul),
+}
+
+impl Matrix {
+    /// `x · Wᵀ` for a 2-D `x` of shape `(rows, in)`.
+    pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Matrix::Float(w) => x.matmul(&w.t()?)?,
+            Matrix::Quantized(q) => q.forward(x)?,
+        })
+    }
+}

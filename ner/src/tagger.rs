@@ -1,0 +1,201 @@
+//! The whole pipeline on text: tokenise, run the classifier over windows, decode spans.
+//! The browser's worker and `trainer predict`/`eval` use exactly this code.
+
+use candle_core::{Device, Tensor};
+use tokenizers::Tokenizer;
+
+use crate::align::{self, SpecialTokens, WordPieces};
+use crate::decode::{self, Entity};
+use crate::model::TokenClassifier;
+use crate::{LabelSet, Result};
+
+/// Positions shared by consecutive windows of a long input.
+const WINDOW_OVERLAP: usize = 128;
+/// Sub-tokens per forward pass when classifying many sequences at once.
+const BATCH_TOKENS: usize = 8192;
+
+/// A word's predicted tag id and the probability the model gave it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WordPrediction {
+    pub tag: usize,
+    pub prob: f32,
+}
+
+pub struct Tagger {
+    model: TokenClassifier,
+    tokenizer: Tokenizer,
+    special: SpecialTokens,
+    /// Sub-tokens per window, `[CLS]` and `[SEP]` excluded.
+    window: usize,
+}
+
+impl Tagger {
+    pub fn new(model: TokenClassifier, tokenizer: Tokenizer) -> Result<Self> {
+        let special = SpecialTokens::from_tokenizer(&tokenizer)?;
+        let window = model.config.max_position_embeddings - 2;
+        Ok(Self { model, tokenizer, special, window })
+    }
+
+    /// The quantised model file (GGUF) and `tokenizer.json`, as the web app fetches them.
+    pub fn from_bytes(model: &[u8], tokenizer_json: &[u8]) -> Result<Self> {
+        let model = TokenClassifier::from_gguf(model, &Device::Cpu)?;
+        Self::new(model, align::load_tokenizer(tokenizer_json)?)
+    }
+
+    /// Shrinks the window (tests use it to exercise long-input handling on short text).
+    pub fn with_window(mut self, window: usize) -> Self {
+        self.window = window.clamp(2, self.model.config.max_position_embeddings - 2);
+        self
+    }
+
+    pub fn model(&self) -> &TokenClassifier {
+        &self.model
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    pub fn label_set(&self) -> &LabelSet {
+        &self.model.labels
+    }
+
+    /// The entity types this model finds, e.g. `["Chemical", "Disease"]`.
+    pub fn labels(&self) -> Vec<String> {
+        self.model.labels.entity_types()
+    }
+
+    /// Entities in `text`, with UTF-8 byte offsets into it.
+    pub fn annotate(&self, text: &str) -> Result<Vec<Entity>> {
+        let pieces = align::encode_text(&self.tokenizer, text)?;
+        if pieces.words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let firsts: Vec<usize> = pieces.words.iter().map(|w| w.pieces.start).collect();
+        let predictions = self.classify(&[(&pieces.ids, &firsts)])?.remove(0);
+        let labels = &self.model.labels;
+        let tags: Vec<&str> = predictions.iter().map(|p| labels.tag(p.tag)).collect();
+        let probs: Vec<f32> = predictions.iter().map(|p| p.prob).collect();
+        let spans: Vec<_> = pieces.words.iter().map(|w| w.bytes.clone()).collect();
+        Ok(decode::entities(&spans, &tags, &probs))
+    }
+
+    /// Tags for pre-split sentences (as in an IOB2 file). A word without sub-tokens gets `O`.
+    pub fn tag_sentences(&self, sentences: &[Vec<&str>]) -> Result<Vec<Vec<String>>> {
+        let encoded: Vec<WordPieces> =
+            sentences.iter().map(|words| align::encode_words(&self.tokenizer, words)).collect::<Result<_>>()?;
+        let queries: Vec<Vec<usize>> =
+            encoded.iter().map(|e| e.first_piece.iter().flatten().copied().collect()).collect();
+        let inputs: Vec<(&[u32], &[usize])> =
+            encoded.iter().zip(&queries).map(|(e, q)| (e.ids.as_slice(), q.as_slice())).collect();
+        let predictions = self.classify(&inputs)?;
+        let labels = &self.model.labels;
+        Ok(encoded
+            .iter()
+            .zip(predictions)
+            .map(|(e, preds)| {
+                let mut preds = preds.into_iter();
+                e.first_piece
+                    .iter()
+                    .map(|first| match first {
+                        Some(_) => labels.tag(preds.next().expect("one prediction per query").tag).to_string(),
+                        None => "O".to_string(),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// For each sequence of sub-token ids, the prediction at each queried position. Long sequences
+    /// are cut into overlapping windows; windows of all sequences are batched by length.
+    pub fn classify(&self, inputs: &[(&[u32], &[usize])]) -> Result<Vec<Vec<WordPrediction>>> {
+        // Every window of every input: (input index, range of sub-tokens).
+        let mut jobs = Vec::new();
+        let mut windows_of = Vec::with_capacity(inputs.len());
+        for (i, (ids, _)) in inputs.iter().enumerate() {
+            let overlap = WINDOW_OVERLAP.min(self.window / 2);
+            let windows = align::windows(ids.len(), self.window, overlap);
+            let first_job = jobs.len();
+            jobs.extend(windows.iter().map(|w| (i, w.clone())));
+            windows_of.push((first_job, windows));
+        }
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&j| jobs[j].1.len());
+        // Per job: row-major (len + 2) × labels probabilities.
+        let mut probs: Vec<Vec<f32>> = vec![Vec::new(); jobs.len()];
+        let mut start = 0;
+        while start < order.len() {
+            let longest = jobs[order[start]].1.len() + 2;
+            let mut end = start + 1;
+            while end < order.len() && (end - start + 1) * (jobs[order[end]].1.len() + 2) <= BATCH_TOKENS.max(longest) {
+                end += 1;
+            }
+            let batch: Vec<&[u32]> =
+                order[start..end].iter().map(|&j| &inputs[jobs[j].0].0[jobs[j].1.clone()]).collect();
+            for (&j, p) in order[start..end].iter().zip(self.probabilities(&batch)?) {
+                probs[j] = p;
+            }
+            start = end;
+        }
+        let n_labels = self.model.labels.len();
+        Ok(inputs
+            .iter()
+            .zip(&windows_of)
+            .map(|((_, queries), (first_job, windows))| {
+                queries
+                    .iter()
+                    .map(|&position| {
+                        let w = align::best_window(windows, position);
+                        let row = position - windows[w].start + 1; // +1 for [CLS]
+                        let p = &probs[first_job + w][row * n_labels..(row + 1) * n_labels];
+                        let (tag, prob) = p
+                            .iter()
+                            .copied()
+                            .enumerate()
+                            .max_by(|a, b| a.1.total_cmp(&b.1))
+                            .expect("at least one label");
+                        WordPrediction { tag, prob }
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Softmax probabilities for a batch of windows, each framed by `[CLS]`/`[SEP]` and padded.
+    fn probabilities(&self, windows: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let (ids, mask) = frame_batch(windows, self.special);
+        let device = self.model.device();
+        let len = windows.iter().map(|w| w.len() + 2).max().unwrap_or(2);
+        let ids = Tensor::from_vec(ids, (windows.len(), len), device)?;
+        let mask = Tensor::from_vec(mask, (windows.len(), len), device)?;
+        let logits = self.model.forward(&ids, &mask, None)?;
+        let probs = candle_nn::ops::softmax_last_dim(&logits)?.to_device(&Device::Cpu)?;
+        let n_labels = self.model.labels.len();
+        let rows: Vec<Vec<f32>> = probs.flatten_from(1)?.to_vec2()?;
+        Ok(rows
+            .into_iter()
+            .zip(windows)
+            .map(|(mut row, w)| {
+                row.truncate((w.len() + 2) * n_labels);
+                row
+            })
+            .collect())
+    }
+}
+
+/// `[CLS] ids [SEP]` for each window, right-padded to the longest; returns flat ids and mask.
+pub fn frame_batch(windows: &[&[u32]], special: SpecialTokens) -> (Vec<u32>, Vec<u32>) {
+    let len = windows.iter().map(|w| w.len() + 2).max().unwrap_or(2);
+    let mut ids = Vec::with_capacity(windows.len() * len);
+    let mut mask = Vec::with_capacity(windows.len() * len);
+    for window in windows {
+        ids.push(special.cls);
+        ids.extend_from_slice(window);
+        ids.push(special.sep);
+        let pad = len - window.len() - 2;
+        ids.extend(std::iter::repeat_n(special.pad, pad));
+        mask.extend(std::iter::repeat_n(1, window.len() + 2));
+        mask.extend(std::iter::repeat_n(0, pad));
+    }
+    (ids, mask)
+}

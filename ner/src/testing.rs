@@ -1,0 +1,72 @@
+//! Small fixtures for tests here, in the trainer and in the browser: a WordPiece tokenizer over a
+//! few biomedical words and a tiny BERT config, so tests run in seconds without a real model.
+
+use tokenizers::models::wordpiece::WordPiece;
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::Tokenizer;
+
+use crate::{BertConfig, LabelSet};
+
+/// The tiny vocabulary; "aspirin" splits into "asp" "##irin".
+pub const TINY_VOCAB: &[&str] = &[
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "asp", "##irin", "induced", "nausea", "-", ".", ",",
+    "the", "patient", "with", "and", "cisplatin", "renal", "failure", "after", "of", "a", "in", "was",
+    "treated", "for", "caused", "hepatitis", "pain", "by", "no", "acute", "dose", "high", "β", "##s",
+];
+
+/// A lower-casing BERT WordPiece tokenizer over [`TINY_VOCAB`].
+pub fn tiny_tokenizer() -> Tokenizer {
+    // `bpe::Vocab` is the public name of the hash map type WordPiece takes too.
+    let vocab: tokenizers::models::bpe::Vocab =
+        TINY_VOCAB.iter().enumerate().map(|(i, w)| (w.to_string(), i as u32)).collect();
+    let model = WordPiece::builder().vocab(vocab).unk_token("[UNK]".into()).build().expect("valid vocab");
+    let mut tokenizer = Tokenizer::new(model);
+    tokenizer.with_normalizer(Some(BertNormalizer::default())).expect("normalizer");
+    tokenizer.with_pre_tokenizer(Some(BertPreTokenizer));
+    tokenizer
+}
+
+/// [`tiny_tokenizer`] as `tokenizer.json` text.
+pub fn tiny_tokenizer_json() -> String {
+    tiny_tokenizer().to_string(false).expect("tokenizer serialises")
+}
+
+/// A 2-layer, 32-wide BERT over [`TINY_VOCAB`] that classifies into `labels`.
+pub fn tiny_config(labels: &LabelSet) -> BertConfig {
+    let json = format!(
+        r#"{{"vocab_size": {}, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+            "intermediate_size": 64, "max_position_embeddings": 64, "hidden_dropout_prob": 0.1,
+            "attention_probs_dropout_prob": 0.1}}"#,
+        TINY_VOCAB.len()
+    );
+    BertConfig::from_json(&json).expect("tiny config is valid").with_labels(labels)
+}
+
+/// A tiny random Chemical/Disease classifier whose weights live in the returned `VarMap`.
+pub fn tiny_classifier(seed: u64) -> crate::Result<(candle_nn::VarMap, crate::model::TokenClassifier)> {
+    let labels = LabelSet::from_types(&["Chemical", "Disease"]);
+    let varmap = candle_nn::VarMap::new();
+    let model = crate::model::TokenClassifier::trainable(&varmap, &tiny_config(&labels), &candle_core::Device::Cpu)?;
+    crate::model::init::seed_variables(&varmap, seed)?;
+    Ok((varmap, model))
+}
+
+/// The variables of `varmap` as a GGUF model file in memory.
+pub fn gguf_bytes(
+    varmap: &candle_nn::VarMap,
+    config: &BertConfig,
+    dtype: candle_core::quantized::GgmlDType,
+) -> crate::Result<Vec<u8>> {
+    let mut named: Vec<(String, candle_core::Tensor)> = varmap
+        .data()
+        .lock()
+        .expect("varmap lock")
+        .iter()
+        .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = std::io::Cursor::new(Vec::new());
+    crate::model::quantize::write_gguf(&mut out, &named, config, dtype)?;
+    Ok(out.into_inner())
+}

@@ -1,0 +1,69 @@
+//! The pipeline on raw text: offsets land on the entity's characters for any Unicode text, and
+//! inputs longer than a window are read whole.
+
+use candle_core::quantized::GgmlDType;
+use medlight_ner::testing::{gguf_bytes, tiny_classifier, tiny_tokenizer_json};
+use medlight_ner::Tagger;
+
+fn tagger(seed: u64) -> Tagger {
+    let (varmap, model) = tiny_classifier(seed).unwrap();
+    let bytes = gguf_bytes(&varmap, &model.config, GgmlDType::Q8_0).unwrap();
+    Tagger::from_bytes(&bytes, tiny_tokenizer_json().as_bytes()).unwrap()
+}
+
+/// Finds a seed whose random model predicts at least one entity on `text`.
+fn tagger_with_entities(text: &str) -> (Tagger, Vec<medlight_ner::Entity>) {
+    for seed in 0..200 {
+        let t = tagger(seed);
+        let found = t.annotate(text).unwrap();
+        if !found.is_empty() {
+            return (t, found);
+        }
+    }
+    panic!("no random model found an entity");
+}
+
+#[test]
+fn offsets_fall_on_character_boundaries_in_unicode_text() {
+    let text = "Café β-asp\u{e9}irin 💊 induced\r\n nausea, 肝炎 the patient.";
+    let (_, entities) = tagger_with_entities(text);
+    for e in &entities {
+        assert!(text.is_char_boundary(e.start) && text.is_char_boundary(e.end), "{e:?}");
+        let covered = &text[e.start..e.end];
+        assert_eq!(covered.trim(), covered, "entity {covered:?} has outer whitespace");
+        assert!(!covered.is_empty());
+        assert!((0.0..=1.0).contains(&e.score));
+    }
+}
+
+#[test]
+fn empty_and_blank_text_have_no_entities() {
+    let t = tagger(1);
+    assert!(t.annotate("").unwrap().is_empty());
+    assert!(t.annotate(" \n\t ").unwrap().is_empty());
+    assert_eq!(t.labels(), ["Chemical", "Disease"]);
+}
+
+#[test]
+fn long_text_is_read_through_windows_without_truncation() {
+    // 120 words: far past an 8-sub-token window, and past the tiny model's 62 positions.
+    let sentence = "the patient was treated with cisplatin and renal failure . ";
+    let text = sentence.repeat(12);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    for window in [8, 16, 62] {
+        let t = tagger(5).with_window(window);
+        let tags = t.tag_sentences(&[words.clone()]).unwrap();
+        assert_eq!(tags[0].len(), words.len(), "window {window}");
+        let entities = t.annotate(&text).unwrap();
+        for e in &entities {
+            assert!(e.end <= text.len());
+        }
+    }
+    // A window that holds the whole sequence gives the same tags as the model's full window.
+    let short = "cisplatin induced nausea .";
+    let words: Vec<&str> = short.split_whitespace().collect();
+    assert_eq!(
+        tagger(6).with_window(16).tag_sentences(&[words.clone()]).unwrap(),
+        tagger(6).tag_sentences(&[words]).unwrap()
+    );
+}

@@ -1,0 +1,106 @@
+//! Sentences → sub-token examples, and length-bucketed batches padded only to their longest member.
+
+use anyhow::Result;
+use candle_core::{Device, Tensor};
+use medlight_ner::align::{self, SpecialTokens};
+use medlight_ner::LabelSet;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use tokenizers::Tokenizer;
+
+use crate::data::Sentence;
+
+/// Marks a position whose loss is ignored (special tokens, continuation sub-tokens, padding).
+pub const IGNORE: i64 = -100;
+
+/// One training window: `[CLS] pieces [SEP]` with a label on each word's first sub-token.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub ids: Vec<u32>,
+    pub labels: Vec<i64>,
+}
+
+/// Encodes sentences; one longer than the model's window becomes several (nothing is dropped).
+pub fn encode(
+    sentences: &[Sentence],
+    tokenizer: &Tokenizer,
+    labels: &LabelSet,
+    special: SpecialTokens,
+    window: usize,
+) -> Result<Vec<Example>> {
+    let mut out = Vec::with_capacity(sentences.len());
+    for sentence in sentences {
+        let pieces = align::encode_words(tokenizer, &sentence.words())?;
+        let mut piece_labels = vec![IGNORE; pieces.ids.len()];
+        for (first, tag) in pieces.first_piece.iter().zip(&sentence.tags) {
+            if let Some(first) = first {
+                piece_labels[*first] = labels.require_id(tag)? as i64;
+            }
+        }
+        for range in align::windows(pieces.ids.len(), window, 0) {
+            let mut ids = vec![special.cls];
+            ids.extend_from_slice(&pieces.ids[range.clone()]);
+            ids.push(special.sep);
+            let mut labels = vec![IGNORE];
+            labels.extend_from_slice(&piece_labels[range]);
+            labels.push(IGNORE);
+            out.push(Example { ids, labels });
+        }
+    }
+    Ok(out)
+}
+
+/// A padded batch on the training device.
+pub struct Batch {
+    pub ids: Tensor,
+    pub mask: Tensor,
+    /// Flat indices (into `batch × len`) of labelled positions, and their labels.
+    pub positions: Tensor,
+    pub targets: Tensor,
+    /// Real (non-padding) sub-tokens, for tokens/s.
+    pub tokens: usize,
+}
+
+impl Batch {
+    pub fn new(examples: &[&Example], pad: u32, device: &Device) -> Result<Self> {
+        let len = examples.iter().map(|e| e.ids.len()).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(examples.len() * len);
+        let mut mask = Vec::with_capacity(examples.len() * len);
+        let (mut positions, mut targets) = (Vec::new(), Vec::new());
+        for (row, e) in examples.iter().enumerate() {
+            ids.extend_from_slice(&e.ids);
+            ids.extend(std::iter::repeat_n(pad, len - e.ids.len()));
+            mask.extend(std::iter::repeat_n(1u32, e.ids.len()));
+            mask.extend(std::iter::repeat_n(0u32, len - e.ids.len()));
+            for (col, &label) in e.labels.iter().enumerate() {
+                if label != IGNORE {
+                    positions.push((row * len + col) as u32);
+                    targets.push(label as u32);
+                }
+            }
+        }
+        let shape = (examples.len(), len);
+        Ok(Self {
+            ids: Tensor::from_vec(ids, shape, device)?,
+            mask: Tensor::from_vec(mask, shape, device)?,
+            positions: Tensor::new(positions, device)?,
+            targets: Tensor::new(targets, device)?,
+            tokens: examples.iter().map(|e| e.ids.len()).sum(),
+        })
+    }
+}
+
+/// An epoch's batches: shuffled, then sorted by length inside pools of 50 batches so each batch
+/// pads little, then the batches themselves shuffled. Returns indices into `examples`.
+pub fn plan_epoch(examples: &[Example], batch_size: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    order.shuffle(rng);
+    let mut batches = Vec::new();
+    for pool in order.chunks(batch_size * 50) {
+        let mut pool = pool.to_vec();
+        pool.sort_by_key(|&i| examples[i].ids.len());
+        batches.extend(pool.chunks(batch_size).map(<[usize]>::to_vec));
+    }
+    batches.shuffle(rng);
+    batches
+}

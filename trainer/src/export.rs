@@ -1,0 +1,164 @@
+//! What a finished run leaves in `--out`: the best model in Hugging Face layout, the quantised
+//! file the web app fetches, the tokenizer, metrics, the training curve and a model card.
+
+use std::collections::HashMap;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use candle_core::{Device, Tensor};
+use medlight_ner::metrics::{self, Report};
+use medlight_ner::model::quantize;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::data::Sentence;
+use crate::model_dir::{self, Format};
+use crate::train::{self, Outcome};
+
+#[derive(Serialize)]
+pub struct Metrics {
+    pub devel_f32: Report,
+    pub devel_quantized: Report,
+    pub quantization: String,
+    pub quantized_file: String,
+    pub quantized_bytes: u64,
+    pub quantized_sha256: String,
+    pub best_epoch: usize,
+    pub train_seconds: f64,
+    pub tokens_per_second: f64,
+    pub device: String,
+    pub settings: train::Settings,
+    pub history: Vec<train::EpochRecord>,
+}
+
+/// The quantised model's file name for a block format, e.g. `medlight-q8_0.gguf`.
+pub fn quantized_name(quant: &str) -> String {
+    format!("medlight-{}.gguf", quant.to_ascii_lowercase())
+}
+
+pub fn finish(outcome: &Outcome, out: &Path, quant: &str, device: &Device) -> Result<Metrics> {
+    let dtype = quantize::parse_dtype(quant)?;
+    outcome
+        .tokenizer
+        .save(out.join("tokenizer.json"), false)
+        .map_err(|e| anyhow::anyhow!("writing tokenizer.json: {e}"))?;
+    let tensors: HashMap<String, Tensor> = candle_core::safetensors::load(out.join("model.safetensors"), &Device::Cpu)?;
+    let mut named: Vec<(String, Tensor)> = tensors.into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let gguf_path = out.join(quantized_name(quant));
+    for stale in std::fs::read_dir(out)?.filter_map(|e| e.ok().map(|e| e.path())) {
+        if stale.extension().is_some_and(|x| x == "gguf") && stale != gguf_path {
+            std::fs::remove_file(&stale)?;
+        }
+    }
+    let mut file = BufWriter::new(std::fs::File::create(&gguf_path)?);
+    quantize::write_gguf(&mut file, &named, &outcome.config, dtype)?;
+    drop(file);
+    let bytes = std::fs::read(&gguf_path)?;
+
+    let devel_f32 = score(out, Format::F32, device, &outcome.devel)?;
+    let devel_quantized = score(out, Format::Quantized, device, &outcome.devel)?;
+    let history = &outcome.state.history;
+    let train_seconds: f64 = history.iter().map(|r| r.seconds).sum();
+    let tokens_per_second = history.iter().map(|r| r.tokens_per_second).sum::<f64>() / history.len().max(1) as f64;
+    let metrics = Metrics {
+        devel_f32,
+        devel_quantized,
+        quantization: quant.to_string(),
+        quantized_file: quantized_name(quant),
+        quantized_bytes: bytes.len() as u64,
+        quantized_sha256: hex(&Sha256::digest(&bytes)),
+        best_epoch: outcome.state.best_epoch,
+        train_seconds,
+        tokens_per_second,
+        device: format!("{device:?}"),
+        settings: outcome.state.settings.clone(),
+        history: history.clone(),
+    };
+    std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)?;
+    crate::plot::training_curve(history, &out.join("training-curve.svg"))?;
+    std::fs::write(out.join("MODEL_CARD.md"), model_card(&metrics, outcome))?;
+    Ok(metrics)
+}
+
+fn score(dir: &Path, format: Format, device: &Device, devel: &[Sentence]) -> Result<Report> {
+    let tagger = model_dir::load_tagger(dir, format, device)?;
+    let words: Vec<Vec<&str>> = devel.iter().map(Sentence::words).collect();
+    let predicted = tagger.tag_sentences(&words)?;
+    let gold: Vec<&Vec<String>> = devel.iter().map(|s| &s.tags).collect();
+    Ok(metrics::evaluate(&gold, &predicted))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2}", 100.0 * x)
+}
+
+fn model_card(m: &Metrics, outcome: &Outcome) -> String {
+    let s = &m.settings;
+    let mut rows = String::new();
+    for (kind, f32_scores) in &m.devel_f32.per_type {
+        let q = m.devel_quantized.per_type.get(kind).copied().unwrap_or_default();
+        rows.push_str(&format!(
+            "| {kind} | {} | {} | {} | {} | {} |\n",
+            pct(f32_scores.precision), pct(f32_scores.recall), pct(f32_scores.f1), pct(q.f1), f32_scores.support
+        ));
+    }
+    format!(
+        "# Medlight BC5CDR token classifier\n\n\
+         A BERT token classifier that tags **{types}** mentions in English biomedical text (IOB2 tags \
+         `{tags}`). Fine-tuned by Medlight's trainer from `{base}` on `{data}/train.tsv`; model selection \
+         on `devel.tsv` only.\n\n\
+         ## Devel scores (entity level, exact match, seqeval default mode)\n\n\
+         | type | precision | recall | F1 (f32) | F1 ({quant}) | gold entities |\n|---|---|---|---|---|---|\n\
+         {rows}| **overall** | {p} | {r} | **{f}** | **{qf}** | {support} |\n\n\
+         ## Files\n\n\
+         - `{file}` ({mb:.1} MB, SHA-256 `{sha}`): the quantised model the web app runs. GGUF v2: weight \
+         matrices with ≥ 32 rows (word and position embeddings included) in `{quant}` blocks, norms, biases \
+         and the classifier in f32; metadata `medlight.config` holds `config.json`.\n\
+         - `tokenizer.json`: the base encoder's WordPiece tokenizer (lower-casing), with padding and truncation off.\n\n\
+         ## Training\n\n\
+         Seed {seed}; {epochs} epochs (best: {best}); batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
+         linear decay, weight decay {wd}, clip {clip}; dropout {hd}/{ad}; label smoothing {ls}. \
+         {secs:.0} s on {device} ({tps:.0} tokens/s).\n\n\
+         ## Limits\n\n\
+         Trained on PubMed abstracts: clinical notes, other languages and other entity types (genes, \
+         species) are out of domain. Predictions are suggestions for a reader, not a diagnosis.\n",
+        types = outcome.labels.entity_types().join(" and "),
+        tags = outcome.labels.tags().join("`, `"),
+        base = s.base.display(),
+        data = s.data.display(),
+        quant = m.quantization,
+        p = pct(m.devel_f32.overall.precision),
+        r = pct(m.devel_f32.overall.recall),
+        f = pct(m.devel_f32.overall.f1),
+        qf = pct(m.devel_quantized.overall.f1),
+        support = m.devel_f32.overall.support,
+        file = m.quantized_file,
+        mb = m.quantized_bytes as f64 / 1e6,
+        sha = m.quantized_sha256,
+        seed = s.seed,
+        epochs = s.epochs,
+        best = m.best_epoch,
+        batch = s.batch_size,
+        lr = s.lr,
+        warmup = s.warmup,
+        wd = s.weight_decay,
+        clip = s.clip,
+        hd = s.hidden_dropout,
+        ad = s.attention_dropout,
+        ls = s.label_smoothing,
+        secs = m.train_seconds,
+        device = m.device,
+        tps = m.tokens_per_second,
+    )
+}
+
+/// `<out>` unless given.
+pub fn default_out() -> PathBuf {
+    PathBuf::from("runs/bc5cdr")
+}

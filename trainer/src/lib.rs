@@ -1,0 +1,9 @@
+//! The trainer as a library: the `trainer` binary is a thin CLI over it, and tests drive it directly.
+
+pub mod batches;
+pub mod data;
+pub mod export;
+pub mod model_dir;
+pub mod optim;
+pub mod plot;
+pub mod train;

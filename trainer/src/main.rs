@@ -1,0 +1,268 @@
+//! `trainer`: fine-tunes a BERT encoder into Medlight's token classifier (`train`, the default),
+//! scores a model (`eval`) and tags plain text (`predict`).
+
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use candle_core::Device;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use medlight_ner::decode::char_offset;
+use medlight_ner::{metrics, BertConfig};
+
+use trainer::model_dir::{self, Format};
+use trainer::{data, export, train};
+
+#[derive(Parser)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fine-tune on `<data>/train.tsv`, select on `<data>/devel.tsv`, write the model (the default).
+    Train(TrainArgs),
+    /// Score a model on an IOB2 file: entity-level P/R/F1, overall and per type.
+    Eval(EvalArgs),
+    /// Tag plain text files (or stdin): one JSON line of entities per input.
+    Predict(PredictArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DeviceChoice {
+    /// CUDA if built with `--features cuda` and a GPU is present, else CPU.
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(Args, Clone)]
+struct TrainArgs {
+    /// Directory holding train.tsv and devel.tsv (IOB2) [default: data/bc5cdr, else ../shared/data/bc5cdr]
+    #[arg(long, env = "MEDLIGHT_DATA")]
+    data: Option<PathBuf>,
+    /// Base BERT directory: config.json, tokenizer.json, model.safetensors
+    #[arg(long, default_value = "models/base/all-MiniLM-L6-v2")]
+    base: PathBuf,
+    /// Output directory
+    #[arg(long, default_value_os_t = export::default_out())]
+    out: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Sentences per batch
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// Peak learning rate
+    #[arg(long, default_value_t = 1e-4)]
+    lr: f64,
+    /// Fraction of steps spent warming up the learning rate
+    #[arg(long, default_value_t = 0.1)]
+    warmup: f64,
+    #[arg(long, default_value_t = 0.01)]
+    weight_decay: f64,
+    /// Clip gradients to this global norm (0: off)
+    #[arg(long, default_value_t = 1.0)]
+    clip: f64,
+    /// Hidden dropout [default: the base config's hidden_dropout_prob]
+    #[arg(long)]
+    dropout: Option<f32>,
+    /// Attention dropout [default: the base config's attention_probs_dropout_prob]
+    #[arg(long)]
+    attention_dropout: Option<f32>,
+    #[arg(long, default_value_t = 0.0)]
+    label_smoothing: f64,
+    /// Keep the pretrained word embeddings fixed (faster steps; the encoder still learns)
+    #[arg(long)]
+    freeze_embeddings: bool,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceChoice,
+    /// Block format of the quantised model file (q8_0, q5_0, q5_1, q4_0, q4_1)
+    #[arg(long, default_value = "q8_0")]
+    quant: String,
+    /// Continue the run checkpointed in <out>/checkpoint
+    #[arg(long)]
+    resume: bool,
+    /// Start from random weights (the base directory then needs no model.safetensors)
+    #[arg(long)]
+    from_scratch: bool,
+    /// Use only the first N training sentences
+    #[arg(long)]
+    max_train_sentences: Option<usize>,
+    /// Use only the first N devel sentences
+    #[arg(long)]
+    max_devel_sentences: Option<usize>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Model directory (model.safetensors + config.json, or a *.gguf) with tokenizer.json
+    #[arg(long)]
+    model: PathBuf,
+    /// IOB2 file to score
+    #[arg(long)]
+    data: PathBuf,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    json: bool,
+    #[arg(long, value_enum, default_value = "auto")]
+    format: Format,
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceChoice,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// Model directory (model.safetensors + config.json, or a *.gguf) with tokenizer.json
+    #[arg(long)]
+    model: PathBuf,
+    /// Plain text files; `-` or none reads stdin
+    files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "auto")]
+    format: Format,
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceChoice,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => train(cli.train),
+        Some(Command::Train(args)) => train(args),
+        Some(Command::Eval(args)) => eval(args),
+        Some(Command::Predict(args)) => predict(args),
+    }
+}
+
+fn device(choice: DeviceChoice) -> Result<Device> {
+    Ok(match choice {
+        DeviceChoice::Auto => Device::cuda_if_available(0)?,
+        DeviceChoice::Cpu => Device::Cpu,
+        DeviceChoice::Cuda => {
+            if !cfg!(feature = "cuda") {
+                bail!("--device cuda: this trainer was built without CUDA; rebuild with `--features cuda`");
+            }
+            Device::new_cuda(0).context("--device cuda: no usable CUDA device")?
+        }
+    })
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let device = device(args.device)?;
+    let data = data::resolve_data_dir(args.data)?;
+    // Dropout defaults come from the base config when it is readable; train::run reports it if not.
+    let base_config = std::fs::read_to_string(args.base.join("config.json"))
+        .ok()
+        .and_then(|text| BertConfig::from_json(&text).ok());
+    let settings = train::Settings {
+        data,
+        base: args.base,
+        from_scratch: args.from_scratch,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        warmup: args.warmup,
+        weight_decay: args.weight_decay,
+        clip: args.clip,
+        hidden_dropout: args.dropout.unwrap_or(base_config.as_ref().map_or(0.1, |c| c.hidden_dropout_prob as f32)),
+        attention_dropout: args
+            .attention_dropout
+            .unwrap_or(base_config.as_ref().map_or(0.1, |c| c.attention_probs_dropout_prob as f32)),
+        label_smoothing: args.label_smoothing,
+        freeze_embeddings: args.freeze_embeddings,
+        seed: args.seed,
+        max_train_sentences: args.max_train_sentences,
+        max_devel_sentences: args.max_devel_sentences,
+    };
+    medlight_ner::model::quantize::parse_dtype(&args.quant)?;
+    if settings.batch_size == 0 || settings.epochs == 0 {
+        bail!("--batch-size and --epochs must be positive");
+    }
+    eprintln!("training on {:?} from {}, writing {}", device, settings.base.display(), args.out.display());
+    let outcome = train::run(settings, &args.out, &device, train::Control { resume: args.resume, stop_after_epoch: None })?;
+    let m = export::finish(&outcome, &args.out, &args.quant, &device)?;
+    println!(
+        "devel F1 {:.2} (f32) / {:.2} ({}, {:.1} MB) [{}]; best epoch {}; {:.0} s training, {:.0} tokens/s",
+        100.0 * m.devel_f32.overall.f1,
+        100.0 * m.devel_quantized.overall.f1,
+        m.quantization,
+        m.quantized_bytes as f64 / 1e6,
+        train::per_type_f1(&m.devel_quantized),
+        m.best_epoch,
+        m.train_seconds,
+        m.tokens_per_second
+    );
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> Result<()> {
+    let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?;
+    let sentences = data::read_iob2(&args.data)?;
+    let words: Vec<Vec<&str>> = sentences.iter().map(data::Sentence::words).collect();
+    let predicted = tagger.tag_sentences(&words)?;
+    let gold: Vec<&Vec<String>> = sentences.iter().map(|s| &s.tags).collect();
+    let report = metrics::evaluate(&gold, &predicted);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("{:<10} {:>9} {:>9} {:>9} {:>9}", "type", "precision", "recall", "f1", "support");
+    let row = |name: &str, s: &metrics::Scores| {
+        println!(
+            "{name:<10} {:>9.2} {:>9.2} {:>9.2} {:>9}",
+            100.0 * s.precision,
+            100.0 * s.recall,
+            100.0 * s.f1,
+            s.support
+        )
+    };
+    for (kind, scores) in &report.per_type {
+        row(kind, scores);
+    }
+    row("overall", &report.overall);
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct PredictedEntity<'a> {
+    start: usize,
+    end: usize,
+    label: &'a str,
+    score: f32,
+    text: &'a str,
+}
+
+fn predict(args: PredictArgs) -> Result<()> {
+    let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?;
+    let files = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files };
+    for file in files {
+        let text = if file.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
+            text
+        } else {
+            std::fs::read_to_string(&file).with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?
+        };
+        let entities = tagger.annotate(&text)?;
+        let entities: Vec<PredictedEntity> = entities
+            .iter()
+            .map(|e| PredictedEntity {
+                start: char_offset(&text, e.start),
+                end: char_offset(&text, e.end),
+                label: &e.label,
+                score: e.score,
+                text: &text[e.start..e.end],
+            })
+            .collect();
+        let line = serde_json::json!({ "source": file.display().to_string(), "entities": entities });
+        println!("{line}");
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! Loading a trained model directory for `eval` and `predict`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device};
+use candle_nn::VarBuilder;
+use medlight_ner::model::{TokenClassifier, Weights};
+use medlight_ner::{align, BertConfig, Tagger};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// f32 `model.safetensors` if present, else the quantised `.gguf`.
+    Auto,
+    F32,
+    Quantized,
+}
+
+/// The quantised model file in `dir`: the single `*.gguf` there.
+pub fn gguf_in(dir: &Path) -> Result<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read model directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "gguf"))
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => bail!("{}: no quantised model (*.gguf)", dir.display()),
+        _ => bail!("{}: several *.gguf files; keep one", dir.display()),
+    }
+}
+
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+pub fn load_tagger(dir: &Path, format: Format, device: &Device) -> Result<Tagger> {
+    let tokenizer = align::load_tokenizer(&read(&dir.join("tokenizer.json"))?)
+        .with_context(|| format!("{}/tokenizer.json", dir.display()))?;
+    let f32_file = dir.join("model.safetensors");
+    let use_f32 = match format {
+        Format::F32 => true,
+        Format::Quantized => false,
+        Format::Auto => f32_file.is_file(),
+    };
+    let model = if use_f32 {
+        let config_path = dir.join("config.json");
+        let config = BertConfig::from_json(&std::fs::read_to_string(&config_path)
+            .with_context(|| format!("cannot read {}", config_path.display()))?)
+            .with_context(|| config_path.display().to_string())?;
+        // SAFETY: the file is memory-mapped read-only and not modified while the model lives.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&f32_file], DType::F32, device) }
+            .with_context(|| format!("cannot read {}", f32_file.display()))?;
+        TokenClassifier::load(&Weights::float(vb), &config).with_context(|| f32_file.display().to_string())?
+    } else {
+        let path = gguf_in(dir)?;
+        TokenClassifier::from_gguf(&read(&path)?, device).with_context(|| path.display().to_string())?
+    };
+    Ok(Tagger::new(model, tokenizer)?)
+}

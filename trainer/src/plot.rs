@@ -1,0 +1,39 @@
+//! The training curve: mean training loss and devel F1 per epoch, as an SVG.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+
+use crate::train::EpochRecord;
+
+pub fn training_curve(history: &[EpochRecord], path: &Path) -> Result<()> {
+    let root = SVGBackend::new(path, (720, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let (top, bottom) = root.split_vertically(240);
+    let epochs = history.len().max(1) as f64;
+    let draw = |area: &DrawingArea<SVGBackend, _>, title: &str, values: Vec<(f64, f64)>, colour: RGBColor| -> Result<()> {
+        let high = values.iter().map(|v| v.1).fold(0.0f64, f64::max) * 1.1 + 1e-9;
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.5f64..epochs + 0.5, 0f64..high)
+            .map_err(|e| anyhow!("{e}"))?;
+        chart.configure_mesh().x_desc("epoch").draw().map_err(|e| anyhow!("{e}"))?;
+        chart
+            .draw_series(LineSeries::new(values.iter().copied(), colour.stroke_width(2)))
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .draw_series(values.iter().map(|&(x, y)| Circle::new((x, y), 3, colour.filled())))
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(())
+    };
+    let loss = history.iter().map(|r| (r.epoch as f64, r.train_loss)).collect();
+    let f1 = history.iter().map(|r| (r.epoch as f64, 100.0 * r.devel.overall.f1)).collect();
+    draw(&top, "training loss (mean per epoch)", loss, RGBColor(0, 114, 178))?;
+    draw(&bottom, "devel entity F1 (%)", f1, RGBColor(213, 94, 0))?;
+    root.present().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! The training loop: epochs of AdamW steps over length-bucketed batches, devel evaluation after
+//! each epoch, the best model kept, and a checkpoint per epoch so an interrupted run resumes.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::{VarBuilder, VarMap};
+use indicatif::{ProgressBar, ProgressStyle};
+use medlight_ner::align::{self, SpecialTokens};
+use medlight_ner::metrics::{self, Report};
+use medlight_ner::model::{init, Dropout, TokenClassifier, Weights};
+use medlight_ner::{BertConfig, LabelSet, Tagger};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::batches::{self, Batch, Example};
+use crate::data::{self, Sentence};
+use crate::optim::{AdamW, Schedule};
+
+/// Everything a run depends on; saved in checkpoints and `metrics.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Settings {
+    pub data: PathBuf,
+    pub base: PathBuf,
+    pub from_scratch: bool,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub warmup: f64,
+    pub weight_decay: f64,
+    pub clip: f64,
+    pub hidden_dropout: f32,
+    pub attention_dropout: f32,
+    pub label_smoothing: f64,
+    pub freeze_embeddings: bool,
+    pub seed: u64,
+    pub max_train_sentences: Option<usize>,
+    pub max_devel_sentences: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub devel: Report,
+    pub seconds: f64,
+    pub tokens_per_second: f64,
+}
+
+/// Saved after every epoch in `<out>/checkpoint/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub settings: Settings,
+    pub epochs_done: usize,
+    pub step: usize,
+    pub best_f1: f64,
+    pub best_epoch: usize,
+    pub history: Vec<EpochRecord>,
+}
+
+/// How a call to [`run`] starts and ends, beyond the settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Control {
+    /// Continue from `<out>/checkpoint` if there is one.
+    pub resume: bool,
+    /// Return after this epoch as if interrupted (tests use it to check resuming).
+    pub stop_after_epoch: Option<usize>,
+}
+
+pub struct Outcome {
+    /// The best model on devel, in memory.
+    pub best: TokenClassifier,
+    pub state: State,
+    pub config: BertConfig,
+    pub tokenizer: tokenizers::Tokenizer,
+    pub devel: Vec<Sentence>,
+    pub labels: LabelSet,
+}
+
+const WORD_EMBEDDINGS: &str = "bert.embeddings.word_embeddings.weight";
+
+pub fn checkpoint_dir(out: &Path) -> PathBuf {
+    out.join("checkpoint")
+}
+
+fn require_file(path: &Path, what: &str, base: &Path) -> Result<()> {
+    if !path.is_file() {
+        bail!(
+            "missing {what}: {} (the base encoder directory {} needs config.json, tokenizer.json and \
+             model.safetensors; fetch all-MiniLM-L6-v2 with scripts/fetch-base-model.sh, or pass --base DIR)",
+            path.display(),
+            base.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) -> Result<Outcome> {
+    let base = &settings.base;
+    require_file(&base.join("config.json"), "base config", base)?;
+    require_file(&base.join("tokenizer.json"), "base tokenizer", base)?;
+    if !settings.from_scratch {
+        require_file(&base.join("model.safetensors"), "base weights", base)?;
+    }
+    let mut train = data::read_iob2(&settings.data.join("train.tsv"))?;
+    let mut devel = data::read_iob2(&settings.data.join("devel.tsv"))?;
+    if let Some(n) = settings.max_train_sentences {
+        train.truncate(n);
+    }
+    if let Some(n) = settings.max_devel_sentences {
+        devel.truncate(n);
+    }
+    let labels = LabelSet::from_types(&data::entity_types(&train));
+    let config_path = base.join("config.json");
+    let mut config = BertConfig::from_json(&std::fs::read_to_string(&config_path)?)
+        .with_context(|| config_path.display().to_string())?
+        .with_labels(&labels);
+    config.hidden_dropout_prob = settings.hidden_dropout as f64;
+    config.attention_probs_dropout_prob = settings.attention_dropout as f64;
+    let tokenizer = align::load_tokenizer(&std::fs::read(base.join("tokenizer.json"))?)
+        .with_context(|| format!("{}/tokenizer.json", base.display()))?;
+    let special = SpecialTokens::from_tokenizer(&tokenizer)?;
+    let examples = batches::encode(&train, &tokenizer, &labels, special, config.max_position_embeddings - 2)?;
+    if examples.is_empty() {
+        bail!("{}: no training examples", settings.data.join("train.tsv").display());
+    }
+
+    let varmap = VarMap::new();
+    let mut model = TokenClassifier::trainable(&varmap, &config, device)?;
+    init::seed_variables(&varmap, settings.seed)?;
+    if !settings.from_scratch {
+        let report = init::load_pretrained(&varmap, &base.join("model.safetensors"), device)?;
+        eprintln!(
+            "loaded {} tensors from {}; newly initialised: {}",
+            report.loaded.len(),
+            base.display(),
+            report.missing.join(", ")
+        );
+    }
+    let frozen: &[&str] = if settings.freeze_embeddings {
+        model.freeze_word_embeddings();
+        &[WORD_EMBEDDINGS]
+    } else {
+        &[]
+    };
+    let mut optimiser = AdamW::new(&varmap, settings.weight_decay, frozen)?;
+    let steps_per_epoch = examples.len().div_ceil(settings.batch_size);
+    let total_steps = steps_per_epoch * settings.epochs;
+    let schedule = Schedule {
+        peak: settings.lr,
+        warmup_steps: ((total_steps as f64 * settings.warmup) as usize).max(1),
+        total_steps,
+    };
+
+    let checkpoint = checkpoint_dir(out);
+    let mut state = if control.resume && checkpoint.join("state.json").is_file() {
+        let state = load_checkpoint(&checkpoint, &varmap, &mut optimiser, device)?;
+        if state.settings != settings {
+            bail!(
+                "{}: the checkpoint was made with other settings ({:?}); rerun with those, or use another --out",
+                checkpoint.display(),
+                state.settings
+            );
+        }
+        eprintln!("resuming after epoch {} of {}", state.epochs_done, settings.epochs);
+        state
+    } else {
+        if checkpoint.join("state.json").is_file() {
+            bail!(
+                "{} holds a checkpoint of an earlier run: pass --resume to continue it, or choose another --out",
+                checkpoint.display()
+            );
+        }
+        State { settings: settings.clone(), epochs_done: 0, step: 0, best_f1: -1.0, best_epoch: 0, history: Vec::new() }
+    };
+
+    let devel_words: Vec<Vec<&str>> = devel.iter().map(Sentence::words).collect();
+    let devel_gold: Vec<&Vec<String>> = devel.iter().map(|s| &s.tags).collect();
+    for epoch in state.epochs_done + 1..=settings.epochs {
+        let started = Instant::now();
+        // Seeds derived from (seed, epoch): a resumed run sees the same batches and dropout.
+        let mut rng = StdRng::seed_from_u64(settings.seed.wrapping_mul(1000).wrapping_add(epoch as u64));
+        let mut dropout = Dropout::new(
+            settings.seed.wrapping_mul(7919).wrapping_add(epoch as u64),
+            settings.hidden_dropout,
+            settings.attention_dropout,
+        );
+        let plan = batches::plan_epoch(&examples, settings.batch_size, &mut rng);
+        let bar = progress_bar(plan.len() as u64, epoch, settings.epochs);
+        let (mut loss_sum, mut tokens) = (0.0, 0usize);
+        for (i, indices) in plan.iter().enumerate() {
+            let members: Vec<&Example> = indices.iter().map(|&i| &examples[i]).collect();
+            let batch = Batch::new(&members, special.pad, device)?;
+            let logits = model.forward(&batch.ids, &batch.mask, Some(&mut dropout))?;
+            let loss = loss(&logits, &batch, settings.label_smoothing)?;
+            let grads = loss.backward()?;
+            optimiser.step(&grads, schedule.at(state.step), settings.clip)?;
+            state.step += 1;
+            loss_sum += loss.to_scalar::<f32>()? as f64;
+            tokens += batch.tokens;
+            let rate = tokens as f64 / started.elapsed().as_secs_f64();
+            bar.set_message(format!("loss {:.4} | {:.0} tok/s", loss_sum / (i + 1) as f64, rate));
+            bar.inc(1);
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        let tagger = Tagger::new(model.clone(), tokenizer.clone())?;
+        let predicted = tagger.tag_sentences(&devel_words)?;
+        let report = metrics::evaluate(&devel_gold, &predicted);
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum / plan.len() as f64,
+            tokens_per_second: tokens as f64 / train_seconds,
+            seconds: started.elapsed().as_secs_f64(),
+            devel: report.clone(),
+        };
+        eprintln!(
+            "epoch {epoch}/{}: loss {:.4}, devel P {:.2} R {:.2} F1 {:.2} ({}), {:.0} tok/s, {:.0} s",
+            settings.epochs,
+            record.train_loss,
+            100.0 * report.overall.precision,
+            100.0 * report.overall.recall,
+            100.0 * report.overall.f1,
+            per_type_f1(&report),
+            record.tokens_per_second,
+            record.seconds
+        );
+        state.history.push(record);
+        state.epochs_done = epoch;
+        if report.overall.f1 > state.best_f1 {
+            state.best_f1 = report.overall.f1;
+            state.best_epoch = epoch;
+            std::fs::create_dir_all(out)?;
+            save_atomically(&out.join("model.safetensors"), |p| Ok(varmap.save(p)?))?;
+            std::fs::write(out.join("config.json"), config.to_json())?;
+        }
+        save_checkpoint(&checkpoint, &state, &varmap, &optimiser)?;
+        if control.stop_after_epoch == Some(epoch) {
+            break;
+        }
+    }
+    // The best model is the one saved at its epoch; reading it back also covers a resumed run
+    // whose best epoch came before the interruption.
+    // SAFETY: read-only mapping of a file this process finished writing.
+    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[out.join("model.safetensors")], DType::F32, device)? };
+    let best = TokenClassifier::load(&Weights::float(vb), &config)?;
+    Ok(Outcome { best, state, config, tokenizer, devel, labels })
+}
+
+/// Cross-entropy over labelled positions, optionally with label smoothing.
+fn loss(logits: &Tensor, batch: &Batch, smoothing: f64) -> Result<Tensor> {
+    let n_labels = logits.dim(D::Minus1)?;
+    let flat = logits.reshape(((), n_labels))?.index_select(&batch.positions, 0)?;
+    let log_probs = candle_nn::ops::log_softmax(&flat, D::Minus1)?;
+    let nll = candle_nn::loss::nll(&log_probs, &batch.targets)?;
+    if smoothing <= 0.0 {
+        return Ok(nll);
+    }
+    let uniform = log_probs.mean(D::Minus1)?.mean_all()?.neg()?;
+    Ok(((nll * (1.0 - smoothing))? + (uniform * smoothing)?)?)
+}
+
+pub fn per_type_f1(report: &Report) -> String {
+    report.per_type.iter().map(|(k, s)| format!("{k} {:.2}", 100.0 * s.f1)).collect::<Vec<_>>().join(", ")
+}
+
+fn progress_bar(len: u64, epoch: usize, epochs: usize) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} | {elapsed} elapsed, ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{epoch}/{epochs}"));
+    bar
+}
+
+/// Writes through a temporary file and renames, so a kill mid-write never leaves a torn file.
+fn save_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    write(&tmp)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
+}
+
+fn save_checkpoint(dir: &Path, state: &State, varmap: &VarMap, optimiser: &AdamW) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    save_atomically(&dir.join("weights.safetensors"), |p| Ok(varmap.save(p)?))?;
+    save_atomically(&dir.join("optimiser.safetensors"), |p| optimiser.save(p))?;
+    // state.json last: it is what marks the checkpoint complete.
+    save_atomically(&dir.join("state.json"), |p| Ok(std::fs::write(p, serde_json::to_string_pretty(state)?)?))
+}
+
+fn load_checkpoint(dir: &Path, varmap: &VarMap, optimiser: &mut AdamW, device: &Device) -> Result<State> {
+    let state_path = dir.join("state.json");
+    let state: State = serde_json::from_str(&std::fs::read_to_string(&state_path)?)
+        .with_context(|| format!("{} is not a checkpoint state", state_path.display()))?;
+    let report = init::load_pretrained(varmap, &dir.join("weights.safetensors"), device)?;
+    if !report.missing.is_empty() {
+        bail!("{}: checkpoint lacks {}", dir.display(), report.missing.join(", "));
+    }
+    optimiser.load(&dir.join("optimiser.safetensors"), state.step)?;
+    Ok(state)
+}
