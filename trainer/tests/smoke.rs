@@ -1,0 +1,133 @@
+//! Training end to end on a tiny random BERT and a few sentences (seconds): the loss falls, every
+//! output is written, the reloaded models (f32 and quantised) find the in-memory model's spans, and
+//! an interrupted run resumes to exactly where an uninterrupted one gets.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use medlight_ner::testing::{tiny_config, tiny_tokenizer_json};
+use medlight_ner::{LabelSet, Tagger};
+use trainer::model_dir::{load_tagger, Format};
+use trainer::train::{self, Control, Settings};
+
+const TRAIN: &str = "\
+asp\tB-Chemical\ninduced\tO\nnausea\tB-Disease\n.\tO\n\n\
+cisplatin\tB-Chemical\ncaused\tO\nrenal\tB-Disease\nfailure\tI-Disease\n.\tO\n\n\
+the\tO\npatient\tO\nwas\tO\ntreated\tO\nwith\tO\ncisplatin\tB-Chemical\n.\tO\n\n\
+acute\tB-Disease\nhepatitis\tI-Disease\nafter\tO\nhigh\tO\ndose\tO\nasp\tB-Chemical\n.\tO\n\n\
+no\tO\npain\tB-Disease\nwas\tO\ninduced\tO\nby\tO\ncisplatin\tB-Chemical\n.\tO\n";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("medlight-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A base directory with the tiny config and tokenizer, and a data directory (devel = train).
+fn fixtures(name: &str) -> (PathBuf, PathBuf) {
+    let root = scratch(name);
+    let base = root.join("base");
+    let data = root.join("data");
+    std::fs::create_dir_all(&base).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    let config = tiny_config(&LabelSet::from_types(&["Chemical", "Disease"]));
+    std::fs::write(base.join("config.json"), config.to_json()).unwrap();
+    std::fs::write(base.join("tokenizer.json"), tiny_tokenizer_json()).unwrap();
+    std::fs::write(data.join("train.tsv"), TRAIN).unwrap();
+    std::fs::write(data.join("devel.tsv"), TRAIN).unwrap();
+    (base, data)
+}
+
+fn settings(base: &Path, data: &Path, epochs: usize) -> Settings {
+    Settings {
+        data: data.to_path_buf(),
+        base: base.to_path_buf(),
+        from_scratch: true,
+        epochs,
+        batch_size: 2,
+        lr: 3e-3,
+        warmup: 0.1,
+        weight_decay: 0.01,
+        clip: 1.0,
+        hidden_dropout: 0.0,
+        attention_dropout: 0.0,
+        label_smoothing: 0.0,
+        freeze_embeddings: false,
+        seed: 7,
+        max_train_sentences: None,
+        max_devel_sentences: None,
+    }
+}
+
+fn spans(tagger: &Tagger, text: &str) -> Vec<(usize, usize, String)> {
+    tagger.annotate(text).unwrap().into_iter().map(|e| (e.start, e.end, e.label)).collect()
+}
+
+#[test]
+fn trains_writes_outputs_and_reloads_to_the_same_spans() {
+    let (base, data) = fixtures("smoke");
+    let out = base.parent().unwrap().join("out");
+    let outcome = train::run(settings(&base, &data, 30), &out, &Device::Cpu, Control::default()).unwrap();
+    let history = &outcome.state.history;
+    let (first, last) = (history[0].train_loss, history.last().unwrap().train_loss);
+    assert!(last < 0.5 * first, "loss did not fall: {first} → {last}");
+    assert!(outcome.state.best_f1 > 0.8, "devel F1 {}", outcome.state.best_f1);
+
+    let metrics = trainer::export::finish(&outcome, &out, "q8_0", &Device::Cpu).unwrap();
+    for file in ["model.safetensors", "config.json", "tokenizer.json", "medlight-q8_0.gguf", "metrics.json",
+        "training-curve.svg", "MODEL_CARD.md"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(written["settings"]["seed"], 7);
+    assert!((written["devel_f32"]["overall"]["f1"].as_f64().unwrap() - metrics.devel_f32.overall.f1).abs() < 1e-12);
+    assert!(std::fs::read_to_string(out.join("training-curve.svg")).unwrap().contains("<svg"));
+
+    let in_memory = Tagger::new(outcome.best.clone(), outcome.tokenizer.clone()).unwrap();
+    let f32_model = load_tagger(&out, Format::F32, &Device::Cpu).unwrap();
+    let quantised = load_tagger(&out, Format::Quantized, &Device::Cpu).unwrap();
+    for text in ["Cisplatin caused renal failure.", "The patient was treated with aspirin; no pain."] {
+        let expected = spans(&in_memory, text);
+        assert!(!expected.is_empty(), "the trained model found nothing in {text:?}");
+        assert_eq!(spans(&f32_model, text), expected, "f32 reload on {text:?}");
+        assert_eq!(spans(&quantised, text), expected, "quantised reload on {text:?}");
+    }
+}
+
+#[test]
+fn an_interrupted_run_resumes_to_the_same_result() {
+    let (base, data) = fixtures("resume");
+    let root = base.parent().unwrap();
+    let whole = train::run(settings(&base, &data, 4), &root.join("whole"), &Device::Cpu, Control::default()).unwrap();
+
+    let out = root.join("interrupted");
+    let stop = Control { resume: false, stop_after_epoch: Some(2) };
+    let partial = train::run(settings(&base, &data, 4), &out, &Device::Cpu, stop).unwrap();
+    assert_eq!(partial.state.epochs_done, 2);
+
+    let again = train::run(settings(&base, &data, 4), &out, &Device::Cpu, Control::default());
+    let err = again.err().expect("an existing checkpoint without --resume is refused").to_string();
+    assert!(err.contains("--resume"), "{err}");
+
+    let resumed = train::run(settings(&base, &data, 4), &out, &Device::Cpu, Control { resume: true, stop_after_epoch: None }).unwrap();
+    assert_eq!(resumed.state.history.len(), 4);
+    for (a, b) in whole.state.history.iter().zip(&resumed.state.history) {
+        assert!((a.train_loss - b.train_loss).abs() < 1e-5, "epoch {}: {} vs {}", a.epoch, a.train_loss, b.train_loss);
+    }
+    assert_eq!(whole.state.best_epoch, resumed.state.best_epoch);
+
+    let mut other = settings(&base, &data, 4);
+    other.seed = 8;
+    let err = train::run(other, &out, &Device::Cpu, Control { resume: true, stop_after_epoch: None }).err().unwrap();
+    assert!(err.to_string().contains("other settings"), "{err}");
+}
+
+#[test]
+fn a_missing_base_file_names_the_file_and_the_fetch_script() {
+    let (base, data) = fixtures("missing");
+    let mut s = settings(&base, &data, 1);
+    s.from_scratch = false; // now model.safetensors is required, and absent
+    let err = train::run(s, &base.parent().unwrap().join("out"), &Device::Cpu, Control::default()).err().unwrap().to_string();
+    assert!(err.contains("model.safetensors") && err.contains("scripts/fetch-base-model.sh"), "{err}");
+}
