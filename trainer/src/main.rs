@@ -111,6 +111,9 @@ struct EvalArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     json: bool,
+    /// Also write the predicted tags as IOB2 TSV (`token<TAB>gold<TAB>predicted`)
+    #[arg(long)]
+    write_predictions: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "auto")]
     format: Format,
     #[arg(long, value_enum, default_value = "auto")]
@@ -209,6 +212,16 @@ fn eval(args: EvalArgs) -> Result<()> {
     let predicted = tagger.tag_sentences(&words)?;
     let gold: Vec<&Vec<String>> = sentences.iter().map(|s| &s.tags).collect();
     let report = metrics::evaluate(&gold, &predicted);
+    if let Some(path) = &args.write_predictions {
+        let mut tsv = String::new();
+        for (sentence, tags) in sentences.iter().zip(&predicted) {
+            for ((word, gold), tag) in sentence.words.iter().zip(&sentence.tags).zip(tags) {
+                tsv.push_str(&format!("{word}\t{gold}\t{tag}\n"));
+            }
+            tsv.push('\n');
+        }
+        std::fs::write(path, tsv).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
