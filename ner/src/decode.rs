@@ -138,3 +138,95 @@ mod tests {
         assert_eq!(char_offset(text, byte), 12);
     }
 }
+
+/// How per-word label distributions become tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Decoding {
+    /// The most probable tag of each word on its own.
+    Argmax,
+    /// The most probable tag sequence that is valid IOB2 (`I-X` only after `B-X` or `I-X`).
+    #[default]
+    Viterbi,
+}
+
+/// Tag ids for a sequence of per-word probability rows (`rows[i][tag]`).
+pub fn decode_tags(rows: &[Vec<f32>], labels: &crate::LabelSet, decoding: Decoding) -> Vec<usize> {
+    match decoding {
+        Decoding::Argmax => rows.iter().map(|row| argmax(row)).collect(),
+        Decoding::Viterbi => viterbi(rows, labels),
+    }
+}
+
+fn argmax(row: &[f32]) -> usize {
+    row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
+}
+
+fn viterbi(rows: &[Vec<f32>], labels: &crate::LabelSet) -> Vec<usize> {
+    use crate::labels::Tag;
+    let n = labels.len();
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let tags: Vec<Tag> = labels.tags().iter().map(|t| Tag::parse(t).expect("label sets hold IOB2 tags")).collect();
+    // `I-X` may follow only `B-X` or `I-X`, and may not open a sentence.
+    let allowed = |prev: Option<usize>, next: usize| match tags[next] {
+        Tag::Inside(kind) => prev.is_some_and(|p| tags[p].kind() == Some(kind)),
+        _ => true,
+    };
+    let log = |p: f32| p.max(1e-12).ln();
+    let mut score: Vec<f32> =
+        (0..n).map(|t| if allowed(None, t) { log(rows[0][t]) } else { f32::NEG_INFINITY }).collect();
+    let mut back = vec![vec![0usize; n]; rows.len()];
+    for (i, row) in rows.iter().enumerate().skip(1) {
+        let mut next = vec![f32::NEG_INFINITY; n];
+        for t in 0..n {
+            for p in 0..n {
+                if allowed(Some(p), t) && score[p] > next[t] {
+                    next[t] = score[p];
+                    back[i][t] = p;
+                }
+            }
+            next[t] += log(row[t]);
+        }
+        score = next;
+    }
+    let mut best = argmax(&score);
+    let mut path = vec![best; rows.len()];
+    for i in (1..rows.len()).rev() {
+        best = back[i][best];
+        path[i - 1] = best;
+    }
+    path
+}
+
+#[cfg(test)]
+mod viterbi_tests {
+    use super::*;
+    use crate::LabelSet;
+
+    #[test]
+    fn viterbi_repairs_an_inside_tag_after_outside() {
+        let labels = LabelSet::from_types(&["Disease"]); // O, B-Disease, I-Disease
+        // Argmax says O, I-Disease: invalid. The best valid path is O, B-Disease.
+        let rows = vec![vec![0.8, 0.1, 0.1], vec![0.2, 0.35, 0.45]];
+        assert_eq!(decode_tags(&rows, &labels, Decoding::Argmax), vec![0, 2]);
+        assert_eq!(decode_tags(&rows, &labels, Decoding::Viterbi), vec![0, 1]);
+    }
+
+    #[test]
+    fn viterbi_keeps_a_valid_argmax_path() {
+        let labels = LabelSet::from_types(&["Chemical", "Disease"]);
+        let rows = vec![vec![0.1, 0.8, 0.05, 0.03, 0.02], vec![0.1, 0.05, 0.8, 0.03, 0.02], vec![0.9, 0.02, 0.02, 0.03, 0.03]];
+        assert_eq!(decode_tags(&rows, &labels, Decoding::Viterbi), vec![1, 2, 0]);
+        assert_eq!(decode_tags(&rows, &labels, Decoding::Argmax), vec![1, 2, 0]);
+    }
+
+    #[test]
+    fn viterbi_never_continues_another_type() {
+        let labels = LabelSet::from_types(&["Chemical", "Disease"]);
+        let rows = vec![vec![0.0, 0.9, 0.0, 0.1, 0.0], vec![0.1, 0.0, 0.1, 0.0, 0.8]];
+        let tags = decode_tags(&rows, &labels, Decoding::Viterbi);
+        assert_ne!(tags, vec![1, 4], "B-Chemical I-Disease is not IOB2");
+    }
+}

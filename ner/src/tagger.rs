@@ -5,7 +5,7 @@ use candle_core::{Device, Tensor};
 use tokenizers::Tokenizer;
 
 use crate::align::{self, SpecialTokens, WordPieces};
-use crate::decode::{self, Entity};
+use crate::decode::{self, Decoding, Entity};
 use crate::model::TokenClassifier;
 use crate::{LabelSet, Result};
 
@@ -27,13 +27,14 @@ pub struct Tagger {
     special: SpecialTokens,
     /// Sub-tokens per window, `[CLS]` and `[SEP]` excluded.
     window: usize,
+    decoding: Decoding,
 }
 
 impl Tagger {
     pub fn new(model: TokenClassifier, tokenizer: Tokenizer) -> Result<Self> {
         let special = SpecialTokens::from_tokenizer(&tokenizer)?;
         let window = model.config.max_position_embeddings - 2;
-        Ok(Self { model, tokenizer, special, window })
+        Ok(Self { model, tokenizer, special, window, decoding: Decoding::default() })
     }
 
     /// The quantised model file (GGUF) and `tokenizer.json`, as the web app fetches them.
@@ -45,6 +46,12 @@ impl Tagger {
     /// Shrinks the window (tests use it to exercise long-input handling on short text).
     pub fn with_window(mut self, window: usize) -> Self {
         self.window = window.clamp(2, self.model.config.max_position_embeddings - 2);
+        self
+    }
+
+    /// Chooses how label distributions become tags ([`Decoding::Viterbi`] unless set).
+    pub fn with_decoding(mut self, decoding: Decoding) -> Self {
+        self.decoding = decoding;
         self
     }
 
@@ -72,7 +79,7 @@ impl Tagger {
             return Ok(Vec::new());
         }
         let firsts: Vec<usize> = pieces.words.iter().map(|w| w.pieces.start).collect();
-        let predictions = self.classify(&[(&pieces.ids, &firsts)])?.remove(0);
+        let predictions = self.decode(&self.classify(&[(&pieces.ids, &firsts)])?.remove(0));
         let labels = &self.model.labels;
         let tags: Vec<&str> = predictions.iter().map(|p| labels.tag(p.tag)).collect();
         let probs: Vec<f32> = predictions.iter().map(|p| p.prob).collect();
@@ -88,7 +95,7 @@ impl Tagger {
             encoded.iter().map(|e| e.first_piece.iter().flatten().copied().collect()).collect();
         let inputs: Vec<(&[u32], &[usize])> =
             encoded.iter().zip(&queries).map(|(e, q)| (e.ids.as_slice(), q.as_slice())).collect();
-        let predictions = self.classify(&inputs)?;
+        let predictions: Vec<Vec<WordPrediction>> = self.classify(&inputs)?.iter().map(|rows| self.decode(rows)).collect();
         let labels = &self.model.labels;
         Ok(encoded
             .iter()
@@ -106,9 +113,18 @@ impl Tagger {
             .collect())
     }
 
-    /// For each sequence of sub-token ids, the prediction at each queried position. Long sequences
-    /// are cut into overlapping windows; windows of all sequences are batched by length.
-    pub fn classify(&self, inputs: &[(&[u32], &[usize])]) -> Result<Vec<Vec<WordPrediction>>> {
+    /// Tags (and their probabilities) for one sequence of per-word label distributions.
+    pub fn decode(&self, rows: &[Vec<f32>]) -> Vec<WordPrediction> {
+        decode::decode_tags(rows, &self.model.labels, self.decoding)
+            .into_iter()
+            .zip(rows)
+            .map(|(tag, row)| WordPrediction { tag, prob: row[tag] })
+            .collect()
+    }
+
+    /// For each sequence of sub-token ids, the label distribution at each queried position. Long
+    /// sequences are cut into overlapping windows; windows of all sequences are batched by length.
+    pub fn classify(&self, inputs: &[(&[u32], &[usize])]) -> Result<Vec<Vec<Vec<f32>>>> {
         // Every window of every input: (input index, range of sub-tokens).
         let mut jobs = Vec::new();
         let mut windows_of = Vec::with_capacity(inputs.len());
@@ -147,14 +163,7 @@ impl Tagger {
                     .map(|&position| {
                         let w = align::best_window(windows, position);
                         let row = position - windows[w].start + 1; // +1 for [CLS]
-                        let p = &probs[first_job + w][row * n_labels..(row + 1) * n_labels];
-                        let (tag, prob) = p
-                            .iter()
-                            .copied()
-                            .enumerate()
-                            .max_by(|a, b| a.1.total_cmp(&b.1))
-                            .expect("at least one label");
-                        WordPrediction { tag, prob }
+                        probs[first_job + w][row * n_labels..(row + 1) * n_labels].to_vec()
                     })
                     .collect()
             })

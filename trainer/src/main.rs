@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use medlight_ner::decode::char_offset;
+use medlight_ner::decode::{char_offset, Decoding};
 use medlight_ner::{metrics, BertConfig};
 
 use trainer::model_dir::{self, Format};
@@ -118,6 +118,9 @@ struct EvalArgs {
     format: Format,
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceChoice,
+    /// How label distributions become tags
+    #[arg(long, value_enum, default_value = "viterbi")]
+    decoding: Decoding,
 }
 
 #[derive(Args)]
@@ -131,6 +134,9 @@ struct PredictArgs {
     format: Format,
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceChoice,
+    /// How label distributions become tags
+    #[arg(long, value_enum, default_value = "viterbi")]
+    decoding: Decoding,
 }
 
 fn main() -> Result<()> {
@@ -206,7 +212,7 @@ fn train(args: TrainArgs) -> Result<()> {
 }
 
 fn eval(args: EvalArgs) -> Result<()> {
-    let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?;
+    let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?.with_decoding(args.decoding);
     let sentences = data::read_iob2(&args.data)?;
     let words: Vec<Vec<&str>> = sentences.iter().map(data::Sentence::words).collect();
     let predicted = tagger.tag_sentences(&words)?;
@@ -253,7 +259,7 @@ struct PredictedEntity<'a> {
 }
 
 fn predict(args: PredictArgs) -> Result<()> {
-    let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?;
+    let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?.with_decoding(args.decoding);
     let files = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files };
     for file in files {
         let text = if file.as_os_str() == "-" {
