@@ -1,0 +1,6 @@
+//! Medlight's web app. The page (`ui`) never touches the model: it sends text to a Web Worker
+//! (`src/worker/main.rs`) that owns the model, so annotation never blocks typing or scrolling.
+
+pub mod highlight;
+pub mod protocol;
+pub mod ui;

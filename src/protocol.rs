@@ -1,0 +1,26 @@
+//! Messages between the page and the worker (serialised with serde-wasm-bindgen).
+
+use medlight_ner::Entity;
+use serde::{Deserialize, Serialize};
+
+/// Where the worker finds the model, relative to the page.
+pub const MODEL_URL: &str = "models/medlight-q8_0.gguf";
+pub const TOKENIZER_URL: &str = "models/tokenizer.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum ToWorker {
+    Load { model: String, tokenizer: String },
+    Annotate { id: u32, text: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum FromWorker {
+    /// Bytes of the model files received so far, of `total` when the server said.
+    Progress { loaded: f64, total: Option<f64> },
+    Ready { load_ms: f64, labels: Vec<String> },
+    Failed { message: String },
+    /// Entities of request `id`, with UTF-8 byte offsets into its text.
+    Annotated { id: u32, entities: Vec<Entity>, ms: f64, tokens: usize },
+}

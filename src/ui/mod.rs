@@ -1,0 +1,6 @@
+//! The page's components.
+
+mod app;
+mod model;
+
+pub use app::App;

@@ -1,0 +1,61 @@
+//! The page's handle on the worker: starts it, forwards its messages, and lets a failed load be retried.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use crate::protocol::{FromWorker, ToWorker, MODEL_URL, TOKENIZER_URL};
+
+/// Trunk's loader for the worker binary (module worker; `filehash = false` keeps the name stable).
+const WORKER_URL: &str = "./worker_loader.js";
+
+#[derive(Clone)]
+pub struct ModelWorker {
+    worker: Rc<RefCell<Option<Worker>>>,
+    on_message: Rc<dyn Fn(FromWorker)>,
+}
+
+impl ModelWorker {
+    pub fn new(on_message: impl Fn(FromWorker) + 'static) -> Self {
+        Self { worker: Rc::new(RefCell::new(None)), on_message: Rc::new(on_message) }
+    }
+
+    /// (Re)starts the worker and asks it to load the model.
+    pub fn start(&self) {
+        if let Some(old) = self.worker.borrow_mut().take() {
+            old.terminate();
+        }
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = match Worker::new_with_options(WORKER_URL, &options) {
+            Ok(worker) => worker,
+            Err(e) => return (self.on_message)(FromWorker::Failed { message: format!("cannot start the worker: {e:?}") }),
+        };
+        let on_message = self.on_message.clone();
+        let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            match serde_wasm_bindgen::from_value::<FromWorker>(event.data()) {
+                Ok(message) => on_message(message),
+                Err(e) => on_message(FromWorker::Failed { message: format!("unreadable worker message: {e}") }),
+            }
+        });
+        worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+        handler.forget();
+        let on_message = self.on_message.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+            on_message(FromWorker::Failed { message: format!("the worker stopped: {}", event.message()) });
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+        *self.worker.borrow_mut() = Some(worker);
+        self.send(&ToWorker::Load { model: MODEL_URL.into(), tokenizer: TOKENIZER_URL.into() });
+    }
+
+    pub fn send(&self, request: &ToWorker) {
+        if let Some(worker) = self.worker.borrow().as_ref() {
+            let value = serde_wasm_bindgen::to_value(request).expect("requests serialise");
+            let _ = worker.post_message(&value);
+        }
+    }
+}

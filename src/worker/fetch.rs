@@ -1,0 +1,62 @@
+//! Downloads with progress: reads the response body chunk by chunk so the page can show bytes
+//! received of the total.
+
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DedicatedWorkerGlobalScope, ReadableStreamDefaultReader, Response};
+
+fn describe(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+async fn open(url: &str) -> Result<(Response, Option<f64>), String> {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let response: Response = JsFuture::from(scope.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("cannot download {url}: {}", describe(e)))?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!("cannot download {url}: HTTP {} {}", response.status(), response.status_text()));
+    }
+    let total = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok());
+    Ok((response, total))
+}
+
+async fn read_body(url: &str, response: Response, mut on_chunk: impl FnMut(usize)) -> Result<Vec<u8>, String> {
+    let body = response.body().ok_or_else(|| format!("{url}: empty response"))?;
+    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("{url}: download interrupted: {}", describe(e)))?;
+        if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            return Ok(bytes);
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(describe)?.unchecked_into();
+        let start = bytes.len();
+        bytes.resize(start + value.length() as usize, 0);
+        value.copy_to(&mut bytes[start..]);
+        on_chunk(value.length() as usize);
+    }
+}
+
+/// Both model files; `progress(loaded, total)` after each chunk (total once both sizes are known).
+pub async fn model_files(
+    model_url: &str,
+    tokenizer_url: &str,
+    progress: impl Fn(f64, Option<f64>),
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let (model_response, model_total) = open(model_url).await?;
+    let (tokenizer_response, tokenizer_total) = open(tokenizer_url).await?;
+    let total = model_total.zip(tokenizer_total).map(|(a, b)| a + b);
+    let mut loaded = 0.0;
+    let mut report = |n: usize| {
+        loaded += n as f64;
+        progress(loaded, total);
+    };
+    let model = read_body(model_url, model_response, &mut report).await?;
+    let tokenizer = read_body(tokenizer_url, tokenizer_response, &mut report).await?;
+    Ok((model, tokenizer))
+}
