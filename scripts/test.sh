@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Medlight's test command: installs what is missing, then runs every test. Exits non-zero on any failure.
+# Medlight's one test command. Installs what is missing, builds the app, then runs every test:
+# native tests of the whole workspace, the wasm tests in headless Chromium, and the end-to-end tests
+# of the built app. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+section() { printf '\n========== %s (%ds elapsed)\n' "$*" $((SECONDS - started)); }
+
+section "installing missing tools (scripts/install-tools.sh)"
 eval "$(scripts/install-tools.sh)"
-export TRUNK_OFFLINE=true CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/webdriver.json"
+export TRUNK_OFFLINE=true
+export CHROMEDRIVER=/usr/bin/chromedriver CHROMIUM=/usr/bin/chromium
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/webdriver.json" WASM_BINDGEN_TEST_TIMEOUT=300
 
-echo "== native tests: core, trainer (smoke training, resume), app logic"
-cargo test --workspace
-
-echo "== the core compiled to wasm, in headless Chromium (wasm-bindgen-test)"
-cargo test -p medlight-ner --target wasm32-unknown-unknown --test wasm
-
-echo "== trunk build --release"
+section "building the app: trunk build --release (dist/)"
 trunk build --release
 
-echo "== end-to-end tests of the built app in headless Chromium"
-(cd tests/e2e && node --test)
+section "native tests: core, trainer, app logic (cargo test --workspace --release), end-to-end excluded"
+cargo test --workspace --release -- --skip e2e_
+
+section "wasm tests in headless Chromium (wasm-bindgen-test): the app's offset logic"
+cargo test --release --target wasm32-unknown-unknown -p medlight --test offsets
+
+if [[ -f ner/tests/wasm.rs ]]; then
+  section "wasm tests in headless Chromium (wasm-bindgen-test): the core"
+  cargo test --release --target wasm32-unknown-unknown -p medlight-ner --test wasm
+fi
+
+section "end-to-end tests of dist/ in headless Chromium (tests/e2e.rs)"
+cargo test --release -p medlight --test e2e
+
+section "all tests passed"

@@ -17,6 +17,9 @@ pub enum ToWorker {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind")]
 pub enum FromWorker {
+    /// The worker's handler is in place. Messages posted before it would be lost: the worker's wasm
+    /// starts asynchronously, after its script has run.
+    Started,
     /// Bytes of the model files received so far, of `total` when the server said.
     Progress { loaded: f64, total: Option<f64> },
     Ready { load_ms: f64, labels: Vec<String> },

@@ -46,6 +46,7 @@ pub fn App() -> impl IntoView {
     let worker = {
         let (latest, sent_texts) = (latest.clone(), sent_texts.clone());
         ModelWorker::new(move |message| match message {
+            FromWorker::Started => {}
             FromWorker::Progress { loaded, total } => set_status.set(Status::Loading { loaded, total }),
             FromWorker::Ready { load_ms, labels } => {
                 set_labels.set(labels);

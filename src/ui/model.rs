@@ -4,11 +4,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+use web_sys::{MessageEvent, Worker};
 
 use crate::protocol::{FromWorker, ToWorker, MODEL_URL, TOKENIZER_URL};
 
-/// Trunk's loader for the worker binary (module worker; `filehash = false` keeps the name stable).
+/// Trunk's loader for the worker binary: a classic worker script (`importScripts`), its name kept
+/// stable by `filehash = false`.
 const WORKER_URL: &str = "./worker_loader.js";
 
 #[derive(Clone)]
@@ -22,20 +23,23 @@ impl ModelWorker {
         Self { worker: Rc::new(RefCell::new(None)), on_message: Rc::new(on_message) }
     }
 
-    /// (Re)starts the worker and asks it to load the model.
+    /// (Re)starts the worker; it is asked to load the model once it says it has started.
     pub fn start(&self) {
         if let Some(old) = self.worker.borrow_mut().take() {
             old.terminate();
         }
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        let worker = match Worker::new_with_options(WORKER_URL, &options) {
+        let worker = match Worker::new(WORKER_URL) {
             Ok(worker) => worker,
             Err(e) => return (self.on_message)(FromWorker::Failed { message: format!("cannot start the worker: {e:?}") }),
         };
         let on_message = self.on_message.clone();
+        let this = worker.clone();
         let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             match serde_wasm_bindgen::from_value::<FromWorker>(event.data()) {
+                Ok(FromWorker::Started) => {
+                    let load = ToWorker::Load { model: MODEL_URL.into(), tokenizer: TOKENIZER_URL.into() };
+                    let _ = this.post_message(&serde_wasm_bindgen::to_value(&load).expect("requests serialise"));
+                }
                 Ok(message) => on_message(message),
                 Err(e) => on_message(FromWorker::Failed { message: format!("unreadable worker message: {e}") }),
             }
@@ -49,7 +53,6 @@ impl ModelWorker {
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
         *self.worker.borrow_mut() = Some(worker);
-        self.send(&ToWorker::Load { model: MODEL_URL.into(), tokenizer: TOKENIZER_URL.into() });
     }
 
     pub fn send(&self, request: &ToWorker) {

@@ -72,6 +72,7 @@ fn main() {
     });
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget(); // lives as long as the worker
+    let _ = scope.post_message(&serde_wasm_bindgen::to_value(&FromWorker::Started).expect("messages serialise"));
 }
 
 #[cfg(not(target_arch = "wasm32"))]
