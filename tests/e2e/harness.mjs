@@ -68,12 +68,16 @@ export async function openReady(browser, origin) {
   return { page, errors };
 }
 
-/** Types `text` into the annotator and waits for the result for exactly that text. */
+/** Types `text` into the annotator and waits for the result for exactly the textarea's value
+ * (which is `text` with CRLF turned into LF: HTML normalises a textarea's line breaks). */
 export async function annotate(page, text) {
   await page.fill("#input", text);
   await page.waitForFunction(
-    (expected) => document.querySelector(".annotated")?.textContent === expected,
-    text,
+    () => {
+      const shown = document.querySelector(".annotated")?.textContent;
+      return shown !== undefined && shown === document.querySelector("#input").value;
+    },
+    null,
     { timeout: 30_000 },
   );
   return page.$$eval(".annotated mark", (marks) => marks.map((m) => ({ text: m.textContent, label: m.dataset.label })));

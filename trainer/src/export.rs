@@ -9,6 +9,7 @@ use anyhow::Result;
 use candle_core::{Device, Tensor};
 use medlight_ner::metrics::{self, Report};
 use medlight_ner::model::quantize;
+use medlight_ner::BertConfig;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -38,23 +39,11 @@ pub fn quantized_name(quant: &str) -> String {
 }
 
 pub fn finish(outcome: &Outcome, out: &Path, quant: &str, device: &Device) -> Result<Metrics> {
-    let dtype = quantize::parse_dtype(quant)?;
     outcome
         .tokenizer
         .save(out.join("tokenizer.json"), false)
         .map_err(|e| anyhow::anyhow!("writing tokenizer.json: {e}"))?;
-    let tensors: HashMap<String, Tensor> = candle_core::safetensors::load(out.join("model.safetensors"), &Device::Cpu)?;
-    let mut named: Vec<(String, Tensor)> = tensors.into_iter().collect();
-    named.sort_by(|a, b| a.0.cmp(&b.0));
-    let gguf_path = out.join(quantized_name(quant));
-    for stale in std::fs::read_dir(out)?.filter_map(|e| e.ok().map(|e| e.path())) {
-        if stale.extension().is_some_and(|x| x == "gguf") && stale != gguf_path {
-            std::fs::remove_file(&stale)?;
-        }
-    }
-    let mut file = BufWriter::new(std::fs::File::create(&gguf_path)?);
-    quantize::write_gguf(&mut file, &named, &outcome.config, dtype)?;
-    drop(file);
+    let gguf_path = write_quantized(out, &outcome.config, quant)?;
     let bytes = std::fs::read(&gguf_path)?;
 
     let devel_f32 = score(out, Format::F32, device, &outcome.devel)?;
@@ -80,6 +69,25 @@ pub fn finish(outcome: &Outcome, out: &Path, quant: &str, device: &Device) -> Re
     crate::plot::training_curve(history, &out.join("training-curve.svg"))?;
     std::fs::write(out.join("MODEL_CARD.md"), model_card(&metrics, outcome))?;
     Ok(metrics)
+}
+
+/// Quantises `<dir>/model.safetensors` into `<dir>/medlight-<quant>.gguf`, replacing any other
+/// `.gguf` there (a model directory holds one quantised file).
+pub fn write_quantized(dir: &Path, config: &BertConfig, quant: &str) -> Result<PathBuf> {
+    let dtype = quantize::parse_dtype(quant)?;
+    let tensors: HashMap<String, Tensor> = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)?;
+    let mut named: Vec<(String, Tensor)> = tensors.into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let gguf_path = dir.join(quantized_name(quant));
+    for stale in std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())) {
+        if stale.extension().is_some_and(|x| x == "gguf") && stale != gguf_path {
+            std::fs::remove_file(&stale)?;
+        }
+    }
+    let mut file = BufWriter::new(std::fs::File::create(&gguf_path)?);
+    quantize::write_gguf(&mut file, &named, config, dtype)?;
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    Ok(gguf_path)
 }
 
 fn score(dir: &Path, format: Format, device: &Device, devel: &[Sentence]) -> Result<Report> {

@@ -31,6 +31,18 @@ enum Command {
     Eval(EvalArgs),
     /// Tag plain text files (or stdin): one JSON line of entities per input.
     Predict(PredictArgs),
+    /// Write the quantised model file (`medlight-<quant>.gguf`) of a trained model directory.
+    Quantize(QuantizeArgs),
+}
+
+#[derive(Args)]
+struct QuantizeArgs {
+    /// Model directory with model.safetensors and config.json
+    #[arg(long)]
+    model: PathBuf,
+    /// Block format (q8_0, q5_0, q5_1, q4_0, q4_1, f16, f32)
+    #[arg(long, default_value = "q8_0")]
+    quant: String,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -52,7 +64,7 @@ struct TrainArgs {
     /// Output directory
     #[arg(long, default_value_os_t = export::default_out())]
     out: PathBuf,
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 4)]
     epochs: usize,
     /// Sentences per batch
     #[arg(long, default_value_t = 16)]
@@ -146,7 +158,19 @@ fn main() -> Result<()> {
         Some(Command::Train(args)) => train(args),
         Some(Command::Eval(args)) => eval(args),
         Some(Command::Predict(args)) => predict(args),
+        Some(Command::Quantize(args)) => quantize(args),
     }
+}
+
+fn quantize(args: QuantizeArgs) -> Result<()> {
+    let config_path = args.model.join("config.json");
+    let config = BertConfig::from_json(
+        &std::fs::read_to_string(&config_path).with_context(|| format!("cannot read {}", config_path.display()))?,
+    )
+    .with_context(|| config_path.display().to_string())?;
+    let path = export::write_quantized(&args.model, &config, &args.quant)?;
+    println!("wrote {} ({:.1} MB)", path.display(), std::fs::metadata(&path)?.len() as f64 / 1e6);
+    Ok(())
 }
 
 fn device(choice: DeviceChoice) -> Result<Device> {
