@@ -299,3 +299,22 @@ async fn e2e_a_failed_model_download_shows_an_error_and_retry_recovers() {
     assert!(ready.starts_with("Model ready in"), "{ready}");
     browser.close().await;
 }
+
+/// The page's Content-Security-Policy allows only same-origin code, so the built page must carry
+/// it and must not rely on inline scripts (Trunk's default initialiser is one; `public/boot.js`
+/// replaces it). That the app then boots under this policy is what the tests above show.
+#[test]
+fn e2e_built_page_has_the_csp_and_no_inline_scripts() {
+    let html = std::fs::read_to_string(dist().join("index.html")).unwrap();
+    assert!(
+        html.contains("http-equiv=\"Content-Security-Policy\"") && html.contains("default-src 'self'"),
+        "dist/index.html lacks the Content-Security-Policy"
+    );
+    for script in html.split("<script").skip(1) {
+        let tag = &script[..script.find('>').unwrap()];
+        assert!(tag.contains("src="), "inline <script{tag}> would be blocked by the policy");
+        let body = &script[script.find('>').unwrap() + 1..script.find("</script>").unwrap()];
+        assert!(body.trim().is_empty(), "inline script body: {body}");
+    }
+    assert!(!html.contains(" style=\""), "inline styles would be blocked by style-src 'self'");
+}
