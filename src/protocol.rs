@@ -23,7 +23,10 @@ pub enum FromWorker {
     /// Bytes of the model files received so far, of `total` when the server said.
     Progress { loaded: f64, total: Option<f64> },
     Ready { load_ms: f64, labels: Vec<String> },
+    /// The model could not be loaded (the page offers a retry).
     Failed { message: String },
+    /// Request `id` could not be annotated; the model stays loaded.
+    AnnotateFailed { id: u32, message: String },
     /// Entities of request `id`, with UTF-8 byte offsets into its text.
     Annotated { id: u32, entities: Vec<Entity>, ms: f64, tokens: usize },
 }

@@ -39,6 +39,7 @@ pub fn App() -> impl IntoView {
     let (labels, set_labels) = signal(Vec::<String>::new());
     let (text, set_text) = signal(String::new());
     let (annotation, set_annotation) = signal(None::<Annotation>);
+    let (annotate_error, set_annotate_error) = signal(None::<String>);
     // Only the newest request's answer is shown; older ones are stale.
     let latest = Rc::new(Cell::new(0u32));
     let sent_texts: Rc<RefCell<Vec<(u32, String)>>> = Rc::new(RefCell::new(Vec::new()));
@@ -58,7 +59,15 @@ pub fn App() -> impl IntoView {
                 let text = sent.iter().find(|(i, _)| *i == id).map(|(_, t)| t.clone());
                 sent.retain(|(i, _)| *i > id);
                 if let (true, Some(text)) = (id == latest.get(), text) {
+                    set_annotate_error.set(None);
                     set_annotation.set(Some(Annotation { text, entities, ms, tokens }));
+                }
+            }
+            FromWorker::AnnotateFailed { id, message } => {
+                sent_texts.borrow_mut().retain(|(i, _)| *i > id);
+                if id == latest.get() {
+                    set_annotation.set(None);
+                    set_annotate_error.set(Some(message));
                 }
             }
         })
@@ -74,6 +83,7 @@ pub fn App() -> impl IntoView {
             latest.set(id);
             if value.trim().is_empty() {
                 set_annotation.set(None);
+                set_annotate_error.set(None);
                 return;
             }
             sent_texts.borrow_mut().push((id, value.clone()));
@@ -141,7 +151,12 @@ pub fn App() -> impl IntoView {
                     None if text.get().trim().is_empty() => view! {
                         <p class="hint">"Type or paste text above to see Chemical and Disease mentions."</p>
                     }.into_any(),
-                    None => view! { <p class="hint">"Annotating…"</p> }.into_any(),
+                    None => match annotate_error.get() {
+                        Some(message) => view! {
+                            <p class="error" role="alert">{format!("This text could not be annotated: {message}")}</p>
+                        }.into_any(),
+                        None => view! { <p class="hint">"Annotating…"</p> }.into_any(),
+                    },
                     Some(a) => view! { <Highlighted annotation=a /> }.into_any(),
                 }}
             </section>

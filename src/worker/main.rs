@@ -57,7 +57,7 @@ fn main() {
             ToWorker::Annotate { id, text } => {
                 let guard = tagger.borrow();
                 let Some(tagger) = guard.as_ref() else {
-                    return reply(FromWorker::Failed { message: "the model is not loaded yet".into() });
+                    return reply(FromWorker::AnnotateFailed { id, message: "the model is not loaded yet".into() });
                 };
                 let started = now();
                 match tagger.annotate(&text) {
@@ -65,7 +65,7 @@ fn main() {
                         let tokens = tagger.tokenizer().encode(text.as_str(), false).map_or(0, |e| e.len());
                         reply(FromWorker::Annotated { id, entities, ms: now() - started, tokens })
                     }
-                    Err(e) => reply(FromWorker::Failed { message: format!("annotation failed: {e}") }),
+                    Err(e) => reply(FromWorker::AnnotateFailed { id, message: e.to_string() }),
                 }
             }
         }
