@@ -64,7 +64,7 @@ struct TrainArgs {
     /// Output directory
     #[arg(long, default_value_os_t = export::default_out())]
     out: PathBuf,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 5)]
     epochs: usize,
     /// Sentences per batch
     #[arg(long, default_value_t = 16)]
