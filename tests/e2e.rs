@@ -20,7 +20,7 @@ use serde_json::json;
 
 /// Downloading and compiling the worker and loading the model can take a while on a slow CI box.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
-const SENTENCE: &str = "Cisplatin-induced nephrotoxicity was seen in a patient with lung cancer treated with aspirin.";
+const SENTENCE: &str = "Cisplatin-induced nephrotoxicity was seen in patients treated for lung cancer.";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -281,24 +281,30 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
     assert!(privacy.contains("never leaves this page"), "privacy statement: {privacy}");
     let ready = browser.wait_for(".status .ready", READY_TIMEOUT).await.text().await.unwrap();
     assert!(ready.starts_with("Model ready in"), "{ready}");
-    let legend = browser.wait_for(".legend li", Duration::from_secs(5)).await;
-    assert!(!legend.text().await.unwrap().is_empty());
+    browser.wait_for(".legend li", Duration::from_secs(5)).await;
+    let mut legend = Vec::new();
+    for item in browser.client().find_all(Locator::Css(".legend li")).await.unwrap() {
+        legend.push(item.text().await.unwrap());
+    }
+    assert_eq!(legend, ["Chemical", "Disease"]);
 
     browser.type_text(SENTENCE).await;
     let marks = browser.annotated(SENTENCE).await;
-    assert!(!marks.is_empty(), "no entity highlighted in {SENTENCE:?}");
-    for (text, label, title) in &marks {
-        assert!(SENTENCE.contains(text.as_str()), "highlight {text:?} is not a piece of the input");
-        assert!(["Chemical", "Disease"].contains(&label.as_str()), "label {label:?}");
-        assert!(title.starts_with(label.as_str()) && title.contains("confidence"), "tooltip {title:?}");
+    let found: Vec<(&str, &str)> = marks.iter().map(|(t, l, _)| (t.as_str(), l.as_str())).collect();
+    assert_eq!(found, [("Cisplatin", "Chemical"), ("nephrotoxicity", "Disease"), ("lung cancer", "Disease")]);
+    for (_, label, title) in &marks {
+        let confidence = title.strip_prefix(&format!("{label} · ")).and_then(|t| t.strip_suffix("% confidence"));
+        assert!(confidence.is_some_and(|p| p.parse::<u8>().is_ok()), "tooltip {title:?}");
     }
 
-    // User text is text: markup typed into the box is shown, never parsed.
-    let hostile = "<img src=x onerror=alert(1)> aspirin caused <b>hepatitis</b> & nausea";
+    // User text is text: markup typed into the box is shown, never parsed or run.
+    let hostile = r#"Aspirin <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> caused <b>nausea</b>."#;
     browser.type_text(hostile).await;
     browser.annotated(hostile).await;
-    let injected = browser.client().find_all(Locator::Css("img, .annotated b")).await.unwrap();
+    let injected = browser.client().find_all(Locator::Css(".result img, .result script, .result b")).await.unwrap();
     assert!(injected.is_empty(), "typed markup became {} element(s)", injected.len());
+    let pwned = browser.client().execute("return window.__pwned === undefined;", vec![]).await.unwrap();
+    assert_eq!(pwned, json!(true), "typed markup ran a script");
 
     // Byte offsets from the worker land on the right characters in multi-byte text.
     let shown = browser.paste_text("Café 💊 β-blockers: cisplatin caused 肝炎 and nephrotoxicity.\r\nNo aspirin.").await;
