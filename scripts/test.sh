@@ -17,18 +17,21 @@ export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/webdriver.json" WASM_BINDGEN
 section "building the app: trunk build --release (dist/)"
 trunk build --release
 
-section "native tests: core, trainer, app logic (cargo test --workspace --release), end-to-end excluded"
-cargo test --workspace --release -- --skip e2e_
+# Native tests use the dev profile: dependencies are built at opt-level 3 there (Cargo.toml), and the
+# release profile's LTO would re-link every test binary for minutes.
+section "native tests: core, trainer, app logic (cargo test --workspace), end-to-end excluded"
+cargo test --workspace -- --skip e2e_
 
 section "wasm tests in headless Chromium (wasm-bindgen-test): the app's offset logic"
 cargo test --release --target wasm32-unknown-unknown -p medlight --test offsets
 
-if [[ -f ner/tests/wasm.rs ]]; then
-  section "wasm tests in headless Chromium (wasm-bindgen-test): the core"
-  cargo test --release --target wasm32-unknown-unknown -p medlight-ner --test wasm
-fi
+section "wasm tests in headless Chromium (wasm-bindgen-test): the core"
+cargo test --release --target wasm32-unknown-unknown -p medlight-ner --test wasm
 
 section "end-to-end tests of dist/ in headless Chromium (tests/e2e.rs)"
 cargo test --release -p medlight --test e2e
+
+section "end-to-end tests of dist/ with playwright-core in headless Chromium (tests/e2e/*.test.mjs)"
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && node --test)
 
 section "all tests passed"
