@@ -28,8 +28,9 @@ cargo test --release --target wasm32-unknown-unknown -p medlight --test offsets
 section "wasm tests in headless Chromium (wasm-bindgen-test): the core"
 cargo test --release --target wasm32-unknown-unknown -p medlight-ner --test wasm
 
+# Dev profile: reuses the native test build above (seconds) instead of an LTO release build (minutes).
 section "end-to-end tests of dist/ in headless Chromium (tests/e2e.rs)"
-cargo test --release -p medlight --test e2e
+cargo test -p medlight --test e2e
 
 section "end-to-end tests of dist/ with playwright-core in headless Chromium (tests/e2e/*.test.mjs)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && node --test)
