@@ -32,7 +32,4 @@ cargo test --release --target wasm32-unknown-unknown -p medlight-ner --test wasm
 section "end-to-end tests of dist/ in headless Chromium (tests/e2e.rs)"
 cargo test -p medlight --test e2e
 
-section "end-to-end tests of dist/ with playwright-core in headless Chromium (tests/e2e/*.test.mjs)"
-(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && node --test)
-
 section "all tests passed"
