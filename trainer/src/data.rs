@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use medlight_ner::labels::Tag;
+use medlight_ner::metrics::{self, Report};
+use medlight_ner::Tagger;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sentence {
@@ -56,6 +58,15 @@ pub fn parse_iob2(text: &str, path: &Path) -> Result<Vec<Sentence>> {
         sentences.push(current);
     }
     Ok(sentences)
+}
+
+/// Tags `sentences` with `tagger` and scores the tags against the sentences' gold tags.
+pub fn tag_and_score(tagger: &Tagger, sentences: &[Sentence]) -> Result<(Vec<Vec<String>>, Report)> {
+    let words: Vec<Vec<&str>> = sentences.iter().map(Sentence::words).collect();
+    let predicted = tagger.tag_sentences(&words)?;
+    let gold: Vec<&Vec<String>> = sentences.iter().map(|s| &s.tags).collect();
+    let report = metrics::evaluate(&gold, &predicted);
+    Ok((predicted, report))
 }
 
 /// The entity types of a corpus, sorted, for a label set that does not depend on line order.

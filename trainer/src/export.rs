@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use candle_core::{Device, Tensor};
-use medlight_ner::metrics::{self, Report};
+use medlight_ner::metrics::Report;
 use medlight_ner::model::quantize;
 use medlight_ner::BertConfig;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::data::Sentence;
+use crate::data::{self, Sentence};
 use crate::model_dir::{self, Format};
 use crate::train::{self, Outcome};
 
@@ -92,10 +92,7 @@ pub fn write_quantized(dir: &Path, config: &BertConfig, quant: &str) -> Result<P
 
 fn score(dir: &Path, format: Format, device: &Device, devel: &[Sentence]) -> Result<Report> {
     let tagger = model_dir::load_tagger(dir, format, device)?;
-    let words: Vec<Vec<&str>> = devel.iter().map(Sentence::words).collect();
-    let predicted = tagger.tag_sentences(&words)?;
-    let gold: Vec<&Vec<String>> = devel.iter().map(|s| &s.tags).collect();
-    Ok(metrics::evaluate(&gold, &predicted))
+    Ok(data::tag_and_score(&tagger, devel)?.1)
 }
 
 fn hex(bytes: &[u8]) -> String {

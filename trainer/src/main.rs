@@ -238,10 +238,7 @@ fn train(args: TrainArgs) -> Result<()> {
 fn eval(args: EvalArgs) -> Result<()> {
     let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?.with_decoding(args.decoding);
     let sentences = data::read_iob2(&args.data)?;
-    let words: Vec<Vec<&str>> = sentences.iter().map(data::Sentence::words).collect();
-    let predicted = tagger.tag_sentences(&words)?;
-    let gold: Vec<&Vec<String>> = sentences.iter().map(|s| &s.tags).collect();
-    let report = metrics::evaluate(&gold, &predicted);
+    let (predicted, report) = data::tag_and_score(&tagger, &sentences)?;
     if let Some(path) = &args.write_predictions {
         let mut tsv = String::new();
         for (sentence, tags) in sentences.iter().zip(&predicted) {

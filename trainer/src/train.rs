@@ -9,7 +9,7 @@ use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{VarBuilder, VarMap};
 use indicatif::{ProgressBar, ProgressStyle};
 use medlight_ner::align::{self, SpecialTokens};
-use medlight_ner::metrics::{self, Report};
+use medlight_ner::metrics::Report;
 use medlight_ner::model::{init, Dropout, TokenClassifier, Weights};
 use medlight_ner::{BertConfig, LabelSet, Tagger};
 use rand::rngs::StdRng;
@@ -177,8 +177,6 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         State { settings: settings.clone(), epochs_done: 0, step: 0, best_f1: -1.0, best_epoch: 0, history: Vec::new() }
     };
 
-    let devel_words: Vec<Vec<&str>> = devel.iter().map(Sentence::words).collect();
-    let devel_gold: Vec<&Vec<String>> = devel.iter().map(|s| &s.tags).collect();
     for epoch in state.epochs_done + 1..=settings.epochs {
         let started = Instant::now();
         // Seeds derived from (seed, epoch): a resumed run sees the same batches and dropout.
@@ -208,8 +206,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         let train_seconds = started.elapsed().as_secs_f64();
         bar.finish_and_clear();
         let tagger = Tagger::new(model.clone(), tokenizer.clone())?;
-        let predicted = tagger.tag_sentences(&devel_words)?;
-        let report = metrics::evaluate(&devel_gold, &predicted);
+        let (_, report) = data::tag_and_score(&tagger, &devel)?;
         let record = EpochRecord {
             epoch,
             train_loss: loss_sum / plan.len() as f64,
