@@ -6,6 +6,7 @@
 //! - [`model`]: the BERT token classifier on candle (f32 for training, quantised for inference).
 //! - [`decode`]: IOB2 tags → entity spans with offsets and scores.
 //! - [`metrics`]: entity-level precision/recall/F1, equal to `seqeval`'s default mode.
+//! - [`sentences`]: raw text → sentences, grouped into chunks for streaming.
 //! - [`tagger`]: the whole pipeline on raw text, as the browser and `trainer predict` use it.
 
 pub mod align;
@@ -14,6 +15,7 @@ pub mod decode;
 pub mod labels;
 pub mod metrics;
 pub mod model;
+pub mod sentences;
 pub mod tagger;
 pub mod testing;
 

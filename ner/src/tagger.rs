@@ -1,6 +1,8 @@
 //! The whole pipeline on text: tokenise, run the classifier over windows, decode spans.
 //! The browser's worker and `trainer predict`/`eval` use exactly this code.
 
+use std::ops::Range;
+
 use candle_core::{Device, Tensor};
 use tokenizers::Tokenizer;
 
@@ -72,19 +74,39 @@ impl Tagger {
         self.model.labels.entity_types()
     }
 
-    /// Entities in `text`, with UTF-8 byte offsets into it.
+    /// Entities in `text`, with UTF-8 byte offsets into it. The text is read sentence by sentence,
+    /// as the model was trained.
     pub fn annotate(&self, text: &str) -> Result<Vec<Entity>> {
-        let pieces = align::encode_text(&self.tokenizer, text)?;
-        if pieces.words.is_empty() {
-            return Ok(Vec::new());
-        }
-        let firsts: Vec<usize> = pieces.words.iter().map(|w| w.pieces.start).collect();
-        let predictions = self.decode(&self.classify(&[(&pieces.ids, &firsts)])?.remove(0));
+        self.annotate_parts(text, &crate::sentences::sentences(text))
+    }
+
+    /// Entities in the given byte ranges of `text` (sentences, say), each read as its own sequence
+    /// and all classified in one batch; offsets are into `text`.
+    pub fn annotate_parts(&self, text: &str, parts: &[Range<usize>]) -> Result<Vec<Entity>> {
+        let encoded: Vec<align::TextPieces> =
+            parts.iter().map(|r| align::encode_text(&self.tokenizer, &text[r.clone()])).collect::<Result<_>>()?;
+        let firsts: Vec<Vec<usize>> =
+            encoded.iter().map(|p| p.words.iter().map(|w| w.pieces.start).collect()).collect();
+        let inputs: Vec<(&[u32], &[usize])> = encoded
+            .iter()
+            .zip(&firsts)
+            .filter(|(_, f)| !f.is_empty())
+            .map(|(p, f)| (p.ids.as_slice(), f.as_slice()))
+            .collect();
+        let mut rows = self.classify(&inputs)?.into_iter();
         let labels = &self.model.labels;
-        let tags: Vec<&str> = predictions.iter().map(|p| labels.tag(p.tag)).collect();
-        let probs: Vec<f32> = predictions.iter().map(|p| p.prob).collect();
-        let spans: Vec<_> = pieces.words.iter().map(|w| w.bytes.clone()).collect();
-        Ok(decode::entities(&spans, &tags, &probs))
+        let mut entities = Vec::new();
+        for (range, pieces) in parts.iter().zip(&encoded) {
+            if pieces.words.is_empty() {
+                continue;
+            }
+            let predictions = self.decode(&rows.next().expect("one result per non-empty part"));
+            let tags: Vec<&str> = predictions.iter().map(|p| labels.tag(p.tag)).collect();
+            let probs: Vec<f32> = predictions.iter().map(|p| p.prob).collect();
+            let spans: Vec<_> = pieces.words.iter().map(|w| w.bytes.start + range.start..w.bytes.end + range.start).collect();
+            entities.extend(decode::entities(&spans, &tags, &probs));
+        }
+        Ok(entities)
     }
 
     /// Tags for pre-split sentences (as in an IOB2 file). A word without sub-tokens gets `O`.

@@ -67,3 +67,19 @@ fn long_text_is_read_through_windows_without_truncation() {
         tagger(6).tag_sentences(&[words]).unwrap()
     );
 }
+
+#[test]
+fn text_is_read_sentence_by_sentence_with_offsets_into_the_whole() {
+    let text = "cisplatin induced nausea . the patient had renal failure! β aspirin 💊\nand cisplatin";
+    let spans = |entities: Vec<medlight_ner::Entity>, shift: usize| -> Vec<(usize, usize, String)> {
+        entities.into_iter().map(|e| (e.start + shift, e.end + shift, e.label)).collect()
+    };
+    let (t, whole) = tagger_with_entities(text);
+    // Batched together or read one by one, each sentence gets the same entities.
+    let mut one_by_one = Vec::new();
+    for range in medlight_ner::sentences::sentences(text) {
+        one_by_one.extend(spans(t.annotate(&text[range.clone()]).unwrap(), range.start));
+    }
+    assert_eq!(spans(whole, 0), one_by_one);
+    assert_eq!(medlight_ner::sentences::sentences(text).len(), 4);
+}
