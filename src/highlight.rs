@@ -7,28 +7,29 @@ use medlight_ner::Entity;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
     pub text: String,
-    /// The entity this segment is, if any.
-    pub entity: Option<Entity>,
+    /// The index (into the entities given) of the entity this segment is, if any.
+    pub entity: Option<usize>,
 }
 
 /// Plain and entity segments covering `text` in order. Entities that overlap an earlier one or
 /// have invalid offsets are skipped.
 pub fn segments(text: &str, entities: &[Entity]) -> Vec<Segment> {
-    let mut sorted: Vec<&Entity> = entities
+    let mut sorted: Vec<(usize, &Entity)> = entities
         .iter()
-        .filter(|e| e.start < e.end && e.end <= text.len() && text.is_char_boundary(e.start) && text.is_char_boundary(e.end))
+        .enumerate()
+        .filter(|(_, e)| e.start < e.end && e.end <= text.len() && text.is_char_boundary(e.start) && text.is_char_boundary(e.end))
         .collect();
-    sorted.sort_by_key(|e| (e.start, e.end));
+    sorted.sort_by_key(|(_, e)| (e.start, e.end));
     let mut out = Vec::new();
     let mut at = 0;
-    for e in sorted {
+    for (i, e) in sorted {
         if e.start < at {
             continue;
         }
         if e.start > at {
             out.push(Segment { text: text[at..e.start].to_string(), entity: None });
         }
-        out.push(Segment { text: text[e.start..e.end].to_string(), entity: Some(e.clone()) });
+        out.push(Segment { text: text[e.start..e.end].to_string(), entity: Some(i) });
         at = e.end;
     }
     if at < text.len() {

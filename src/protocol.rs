@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 /// Where the worker finds the model, relative to the page.
 pub const MODEL_URL: &str = "models/medlight-q8_0.gguf";
 pub const TOKENIZER_URL: &str = "models/tokenizer.json";
+/// SHA-256 of the model files this build ships, recorded by `build.rs`.
+pub const MODEL_SHA256: &str = env!("MEDLIGHT_MODEL_SHA256");
+pub const TOKENIZER_SHA256: &str = env!("MEDLIGHT_TOKENIZER_SHA256");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind")]
@@ -27,6 +30,9 @@ pub enum FromWorker {
     Failed { message: String },
     /// Request `id` could not be annotated; the model stays loaded.
     AnnotateFailed { id: u32, message: String },
-    /// Entities of request `id`, with UTF-8 byte offsets into its text.
-    Annotated { id: u32, entities: Vec<Entity>, ms: f64, tokens: usize },
+    /// Request `id` is annotated up to byte `end` of its text: `entities` are those found since the
+    /// previous chunk, with UTF-8 byte offsets into the whole text. Long text arrives in several.
+    Chunk { id: u32, end: usize, entities: Vec<Entity> },
+    /// Request `id` is done: `ms` from request to last chunk, `tokens` sub-tokens read.
+    Finished { id: u32, ms: f64, tokens: usize },
 }

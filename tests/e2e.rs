@@ -6,14 +6,15 @@
 //! say to run `scripts/test.sh`, which installs the tools and builds the app first.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -41,20 +42,42 @@ fn dist() -> PathBuf {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A static file server for dist/.
+// A static file server for dist/ that records every request it receives.
+
+/// A request as the server received it.
+#[derive(Debug, Clone)]
+struct Logged {
+    method: String,
+    target: String,
+    body: Vec<u8>,
+    /// The browser fetching a service worker script (`Service-Worker: script`), e.g. to check for updates.
+    service_worker_script: bool,
+}
 
 struct Server {
     url: String,
-    /// How requests under /models/ are answered: [`SERVE`], [`UNAVAILABLE`] or [`CORRUPT`].
-    models: Arc<AtomicU8>,
-    model_requests: Arc<AtomicUsize>,
+    /// How requests are answered: [`SERVE`], [`UNAVAILABLE`], [`TAMPERED`] or [`OFFLINE`].
+    mode: Arc<AtomicU8>,
+    log: Arc<Mutex<Vec<Logged>>>,
+}
+
+impl Server {
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, Ordering::SeqCst);
+    }
+
+    fn requests(&self) -> Vec<Logged> {
+        self.log.lock().unwrap().clone()
+    }
 }
 
 const SERVE: u8 = 0;
-/// Every model file answers 503.
+/// Every file under /models/ answers 503.
 const UNAVAILABLE: u8 = 1;
-/// The model file is served, but its bytes are not a model.
-const CORRUPT: u8 = 2;
+/// The model file is served with one byte changed: still a valid model, but not the one shipped.
+const TAMPERED: u8 = 2;
+/// Connections are closed unanswered, as with the network down.
+const OFFLINE: u8 = 3;
 
 fn content_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
@@ -63,6 +86,9 @@ fn content_type(path: &Path) -> &'static str {
         Some("wasm") => "application/wasm",
         Some("css") => "text/css; charset=utf-8",
         Some("json") => "application/json",
+        Some("webmanifest") => "application/manifest+json",
+        Some("png") => "image/png",
+        Some("svg") => "image/svg+xml",
         _ => "application/octet-stream",
     }
 }
@@ -70,50 +96,65 @@ fn content_type(path: &Path) -> &'static str {
 fn serve(root: PathBuf) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    let models = Arc::new(AtomicU8::new(SERVE));
-    let model_requests = Arc::new(AtomicUsize::new(0));
-    let (mode, count) = (models.clone(), model_requests.clone());
+    let mode = Arc::new(AtomicU8::new(SERVE));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (shared_mode, shared_log) = (mode.clone(), log.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (root, mode, count) = (root.clone(), mode.clone(), count.clone());
+            let (root, mode, log) = (root.clone(), shared_mode.clone(), shared_log.clone());
             std::thread::spawn(move || {
-                let _ = answer(stream, &root, &mode, &count);
+                let _ = answer(stream, &root, &mode, &log);
             });
         }
     });
-    Server { url, models, model_requests }
+    Server { url, mode, log }
 }
 
-fn answer(mut stream: TcpStream, root: &Path, mode: &AtomicU8, count: &AtomicUsize) -> std::io::Result<()> {
+fn answer(mut stream: TcpStream, root: &Path, mode: &AtomicU8, log: &Mutex<Vec<Logged>>) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
+    let mut length = 0;
+    let mut service_worker_script = false;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
             break;
         }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            if name.eq_ignore_ascii_case("service-worker") && value.trim() == "script" {
+                service_worker_script = true;
+            }
+        }
     }
-    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let mut words = request_line.split_whitespace();
+    let method = words.next().unwrap_or("").to_string();
+    let target = words.next().unwrap_or("/").to_string();
+    log.lock().unwrap().push(Logged { method, target: target.clone(), body, service_worker_script });
+    let mode = mode.load(Ordering::SeqCst);
+    if mode == OFFLINE {
+        return Ok(()); // dropped unanswered
+    }
     let path = target.split(['?', '#']).next().unwrap_or("/");
     let relative = if path == "/" { "index.html" } else { path.trim_start_matches('/') };
     let file = root.join(relative);
     let inside = !relative.split('/').any(|part| part == ".." || part.is_empty());
-    let model_mode = if relative.starts_with("models/") {
-        count.fetch_add(1, Ordering::SeqCst);
-        mode.load(Ordering::SeqCst)
-    } else {
-        SERVE
-    };
-    let (status, body, kind) = if model_mode == UNAVAILABLE {
-        ("503 Service Unavailable", b"model download disabled by the test".to_vec(), "text/plain")
-    } else if model_mode == CORRUPT && relative.ends_with(".gguf") {
-        ("200 OK", b"not a model at all".to_vec(), "application/octet-stream")
-    } else {
-        match std::fs::read(&file) {
-            Ok(body) if inside => ("200 OK", body, content_type(&file)),
-            _ => ("404 Not Found", b"not found".to_vec(), "text/plain"),
+    let is_model = relative.starts_with("models/");
+    let (status, body, kind) = match std::fs::read(&file) {
+        _ if is_model && mode == UNAVAILABLE => ("503 Service Unavailable", b"model download disabled by the test".to_vec(), "text/plain"),
+        Ok(mut body) if inside => {
+            if mode == TAMPERED && relative.ends_with(".gguf") {
+                let last = body.len() - 1;
+                body[last] ^= 0x40;
+            }
+            ("200 OK", body, content_type(&file))
         }
+        _ => ("404 Not Found", b"not found".to_vec(), "text/plain"),
     };
     write!(
         stream,
@@ -127,6 +168,37 @@ fn answer(mut stream: TcpStream, root: &Path, mode: &AtomicU8, count: &AtomicUsi
 // ---------------------------------------------------------------------------------------------
 // ChromeDriver and headless Chromium.
 
+/// A Chrome DevTools Protocol command, sent through ChromeDriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct DevTools {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl WebDriverCompatibleCommand for DevTools {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()))
+    }
+}
+
+/// ChromeDriver's performance log (DevTools events) since the last read.
+#[derive(Debug)]
+struct PerformanceLog;
+
+impl WebDriverCompatibleCommand for PerformanceLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "type": "performance" }).to_string()))
+    }
+}
+
 struct Browser {
     client: Option<Client>,
     driver: Child,
@@ -138,6 +210,7 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
+        let _ = std::fs::remove_file(self.netlog());
     }
 }
 
@@ -182,8 +255,14 @@ async fn browser() -> Browser {
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", format!("--user-data-dir={}", browser.profile.display()),
+                // Every request the browser makes, from any page, worker or service worker.
+                format!("--log-net-log={}", browser.netlog().display()),
             ],
+            // Exports are saved inside the throwaway profile.
+            "prefs": { "download.default_directory": browser.profile.join("downloads"), "download.prompt_for_download": false },
         },
+        // Every network request the page and its worker make, for the privacy test.
+        "goog:loggingPrefs": { "performance": "ALL" },
     });
     let capabilities = capabilities.as_object().unwrap().clone();
     let webdriver = format!("http://127.0.0.1:{port}");
@@ -210,6 +289,44 @@ impl Browser {
         if let Some(client) = self.client.take() {
             let _ = client.close().await;
         }
+    }
+
+    fn netlog(&self) -> PathBuf {
+        self.profile.with_extension("netlog.json")
+    }
+
+    /// Closes the browser and returns every request its network log recorded, as (initiator, URL).
+    /// Chromium's NetLog covers the page, its workers and the service worker alike; requests the
+    /// browser makes for itself have the initiator "not an origin".
+    async fn close_and_read_netlog(mut self) -> Vec<(String, String)> {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+        // Chromium finishes the log as it exits; a log cut short is closed here.
+        let started = Instant::now();
+        let mut log = String::new();
+        while started.elapsed() < Duration::from_secs(20) {
+            log = std::fs::read_to_string(self.netlog()).unwrap_or_default();
+            if log.trim_end().ends_with('}') {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(!log.is_empty(), "Chromium wrote no network log at {}", self.netlog().display());
+        let log: serde_json::Value = serde_json::from_str(&log)
+            .or_else(|_| serde_json::from_str(&format!("{}]}}", log.trim_end().trim_end_matches(','))))
+            .expect("a readable NetLog");
+        let start_job = &log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"];
+        log["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|event| &event["type"] == start_job)
+            .map(|event| {
+                let field = |name: &str| event["params"][name].as_str().unwrap_or_default().to_string();
+                (field("initiator"), field("url"))
+            })
+            .collect()
     }
 
     /// Polls until `css` matches an element; on timeout, fails with what the page shows.
@@ -246,23 +363,59 @@ impl Browser {
         self.client().execute(script, vec![json!(text)]).await.unwrap().as_str().unwrap().to_string()
     }
 
-    /// The text of the annotated result once it equals `text`, and its highlights.
-    async fn annotated(&self, text: &str) -> Vec<(String, String, String)> {
+    /// Runs a Chrome DevTools Protocol command through ChromeDriver.
+    async fn cdp(&self, cmd: &'static str, params: serde_json::Value) -> serde_json::Value {
+        self.client().issue_cmd(DevTools { cmd, params }).await.unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
+    /// Network requests the page and its worker started since the last call: (URL, body).
+    async fn requests_seen(&self) -> Vec<(String, String)> {
+        let entries = self.client().issue_cmd(PerformanceLog).await.expect("the performance log");
+        let mut out = Vec::new();
+        for entry in entries.as_array().into_iter().flatten() {
+            let Some(message) = entry["message"].as_str() else { continue };
+            let event: serde_json::Value = serde_json::from_str(message).unwrap();
+            if event["message"]["method"] == "Network.requestWillBeSent" {
+                let request = &event["message"]["params"]["request"];
+                let body = request["postData"].as_str().unwrap_or_default().to_string();
+                out.push((request["url"].as_str().unwrap_or_default().to_string(), body));
+            }
+        }
+        out
+    }
+
+    /// Waits until the service worker controls the page (it has cached the app and the model).
+    async fn wait_for_service_worker(&self) {
         let started = Instant::now();
         loop {
-            if let Ok(result) = self.client().find(Locator::Css(".annotated")).await {
-                if result.text().await.unwrap_or_default() == text {
-                    let mut marks = Vec::new();
-                    for mark in result.find_all(Locator::Css("mark")).await.unwrap() {
-                        let label = mark.attr("data-label").await.unwrap().unwrap_or_default();
-                        let title = mark.attr("title").await.unwrap().unwrap_or_default();
-                        marks.push((mark.text().await.unwrap(), label, title));
-                    }
-                    return marks;
-                }
+            let controlled = self.client().execute("return navigator.serviceWorker.controller !== null;", vec![]).await.unwrap();
+            if controlled == json!(true) {
+                return;
             }
-            if started.elapsed() > Duration::from_secs(60) {
-                panic!("the annotated text never became {text:?}; the page shows:\n{}", self.body_text().await);
+            assert!(started.elapsed() < READY_TIMEOUT, "no service worker took control of the page");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The marks of the finished result (whatever its text): (id, text, label, title).
+    async fn marks(&self) -> Vec<(String, String, String, String)> {
+        self.wait_for(".annotated[data-state='done']", Duration::from_secs(60)).await;
+        let script = "return [...document.querySelectorAll('.annotated mark')].map(m => [m.id, m.textContent, m.dataset.label, m.title]);";
+        let value = self.client().execute(script, vec![]).await.unwrap();
+        serde_json::from_value::<Vec<(String, String, String, String)>>(value).unwrap()
+    }
+
+    /// The highlights (text, label, tooltip) once the finished result shows exactly `text`.
+    async fn annotated(&self, text: &str) -> Vec<(String, String, String)> {
+        let started = Instant::now();
+        let shown = "const r = document.querySelector(\".annotated[data-state='done']\"); return r ? r.textContent : null;";
+        loop {
+            if self.client().execute(shown, vec![]).await.unwrap().as_str() == Some(text) {
+                return self.marks().await.into_iter().map(|(_, text, label, title)| (text, label, title)).collect();
+            }
+            if started.elapsed() > Duration::from_secs(120) {
+                let body = self.body_text().await;
+                panic!("the annotated text never became {:?}; the page shows:\n{}", text.chars().take(200).collect::<String>(), body.chars().take(2000).collect::<String>());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -342,7 +495,7 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_a_failed_model_download_shows_an_error_and_retry_recovers() {
     let server = serve(dist());
-    server.models.store(UNAVAILABLE, Ordering::SeqCst);
+    server.set(UNAVAILABLE);
     let browser = browser().await;
     browser.client().goto(&server.url).await.unwrap();
 
@@ -351,10 +504,10 @@ async fn e2e_a_failed_model_download_shows_an_error_and_retry_recovers() {
         error.contains("The model could not be loaded: cannot download models/medlight-q8_0.gguf: HTTP 503"),
         "error message: {error}"
     );
-    assert!(server.model_requests.load(Ordering::SeqCst) > 0);
+    assert!(server.requests().iter().any(|r| r.target.starts_with("/models/")));
     assert!(browser.client().find_all(Locator::Css(".status .ready")).await.unwrap().is_empty());
 
-    server.models.store(SERVE, Ordering::SeqCst);
+    server.set(SERVE);
     browser.wait_for("button.retry", Duration::from_secs(5)).await.click().await.unwrap();
     let ready = browser.wait_for(".status .ready", READY_TIMEOUT).await.text().await.unwrap();
     assert!(ready.starts_with("Model ready in"), "{ready}");
@@ -362,15 +515,347 @@ async fn e2e_a_failed_model_download_shows_an_error_and_retry_recovers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_a_corrupt_model_file_is_an_error_not_garbage() {
+async fn e2e_a_tampered_model_file_fails_the_integrity_check() {
     let server = serve(dist());
-    server.models.store(CORRUPT, Ordering::SeqCst);
+    server.set(TAMPERED);
     let browser = browser().await;
     browser.client().goto(&server.url).await.unwrap();
     let error = browser.wait_for(".status .error", READY_TIMEOUT).await.text().await.unwrap();
-    assert!(error.contains("the model file is unusable"), "error message: {error}");
+    assert!(
+        error.contains("integrity check failed: models/medlight-q8_0.gguf has SHA-256"),
+        "error message: {error}"
+    );
+    assert!(error.contains("it was not used") || error.contains("not used"), "{error}");
     browser.wait_for("button.retry", Duration::from_secs(5)).await;
+    assert!(browser.client().find_all(Locator::Css(".status .ready")).await.unwrap().is_empty());
     browser.close().await;
+}
+
+const REPEATED: &str = "Aspirin and cisplatin caused nausea. Aspirin again caused nausea and lung cancer. aspirin helped.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_panel_filters_and_exports_follow_the_highlights() {
+    let server = serve(dist());
+    let browser = browser().await;
+    browser.client().goto(&server.url).await.unwrap();
+    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    browser.paste_text(REPEATED).await;
+    browser.annotated(REPEATED).await;
+    let marks = browser.marks().await;
+    assert!(marks.iter().filter(|m| m.2 == "Chemical").count() >= 2, "{marks:?}");
+    assert!(marks.iter().any(|m| m.2 == "Disease"), "{marks:?}");
+
+    // The panel lists each unique entity (type + text up to case) with its count.
+    let mut expected: Vec<(String, String, usize)> = Vec::new();
+    for (_, text, label, _) in &marks {
+        match expected.iter_mut().find(|(l, t, _)| l == label && t.to_lowercase() == text.to_lowercase()) {
+            Some(entry) => entry.2 += 1,
+            None => expected.push((label.clone(), text.clone(), 1)),
+        }
+    }
+    let script = "return [...document.querySelectorAll('.panel button.unique')].map(b => \
+                  [b.dataset.label, b.querySelector('.entity').textContent, Number(b.querySelector('.count').textContent)]);";
+    let panel: Vec<(String, String, usize)> =
+        serde_json::from_value(browser.client().execute(script, vec![]).await.unwrap()).unwrap();
+    let mut sorted_expected = expected.clone();
+    sorted_expected.sort();
+    let mut sorted_panel = panel.clone();
+    sorted_panel.sort();
+    assert_eq!(sorted_panel, sorted_expected);
+    assert!(panel.windows(2).all(|w| w[0].2 >= w[1].2), "most frequent first: {panel:?}");
+
+    // Clicking an entry focuses its occurrences in turn.
+    let (label, text, count) = panel[0].clone();
+    assert!(count >= 2, "{panel:?}");
+    let button = browser.client().find(Locator::Css(".panel button.unique")).await.unwrap();
+    let focused = "const m = document.activeElement; return [m.id, m.textContent, m.dataset.label || ''];";
+    let mut visited = Vec::new();
+    for _ in 0..count {
+        button.click().await.unwrap();
+        let (id, shown, shown_label): (String, String, String) =
+            serde_json::from_value(browser.client().execute(focused, vec![]).await.unwrap()).unwrap();
+        assert!(id.starts_with("mention-"), "focused {id:?}");
+        assert_eq!((shown.to_lowercase(), shown_label), (text.to_lowercase(), label.clone()));
+        visited.push(id);
+    }
+    let mut distinct = visited.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), count, "each click moves on: {visited:?}");
+
+    // A type switched off disappears from the text and the panel; switched on, it returns.
+    let toggle = browser.client().find(Locator::Css("input[type=checkbox][data-label='Disease']")).await.unwrap();
+    toggle.click().await.unwrap();
+    let filtered = browser.marks().await;
+    assert!(filtered.iter().all(|m| m.2 != "Disease"), "{filtered:?}");
+    assert_eq!(filtered.len(), marks.iter().filter(|m| m.2 != "Disease").count());
+    let panel_labels = browser.client().execute(
+        "return [...document.querySelectorAll('.panel button.unique')].map(b => b.dataset.label);", vec![]).await.unwrap();
+    assert!(!panel_labels.to_string().contains("Disease"), "{panel_labels}");
+    toggle.click().await.unwrap();
+    assert_eq!(browser.marks().await.len(), marks.len());
+
+    // The confidence threshold hides what scores below it.
+    let set_threshold = "const t = document.querySelector('#threshold'); t.value = arguments[0]; \
+                         t.dispatchEvent(new Event('input', { bubbles: true }));";
+    browser.client().execute(set_threshold, vec![json!("100")]).await.unwrap();
+    let confident = browser.marks().await;
+    assert!(confident.iter().all(|m| m.3.ends_with("100% confidence")), "{confident:?}");
+    let all_certain = marks.iter().all(|m| m.3.ends_with("100% confidence"));
+    if !all_certain {
+        assert!(confident.len() < marks.len());
+        let stats = browser.wait_for(".result .stats", Duration::from_secs(5)).await.text().await.unwrap();
+        assert!(stats.contains("hidden by filters"), "{stats}");
+    }
+    browser.client().execute(set_threshold, vec![json!("0")]).await.unwrap();
+    assert_eq!(browser.marks().await.len(), marks.len());
+
+    // Exports: capture what the page hands to the browser.
+    browser.client().execute(
+        "window.__exports = []; const create = URL.createObjectURL; \
+         URL.createObjectURL = (blob) => { window.__exports.push(blob); return create(blob); }; \
+         Clipboard.prototype.writeText = function (text) { window.__copied = text; return Promise.resolve(); };",
+        vec![],
+    ).await.unwrap();
+    let read_last = "const done = arguments[arguments.length - 1]; window.__exports.at(-1).text().then(done);";
+    browser.client().find(Locator::Css("button.export-json")).await.unwrap().click().await.unwrap();
+    let exported = browser.client().execute_async(read_last, vec![]).await.unwrap();
+    let document: serde_json::Value = serde_json::from_str(exported.as_str().unwrap()).unwrap();
+    assert_eq!(document["text"], REPEATED);
+    let entities = document["entities"].as_array().unwrap();
+    assert_eq!(entities.len(), marks.len());
+    let chars: Vec<char> = REPEATED.chars().collect();
+    for (entity, mark) in entities.iter().zip(&marks) {
+        let (start, end) = (entity["start"].as_u64().unwrap() as usize, entity["end"].as_u64().unwrap() as usize);
+        assert_eq!(chars[start..end].iter().collect::<String>(), mark.1);
+        assert_eq!((entity["text"].as_str().unwrap(), entity["label"].as_str().unwrap()), (mark.1.as_str(), mark.2.as_str()));
+    }
+
+    browser.client().find(Locator::Css("button.export-csv")).await.unwrap().click().await.unwrap();
+    let csv = browser.client().execute_async(read_last, vec![]).await.unwrap();
+    let csv = csv.as_str().unwrap();
+    assert!(csv.starts_with("start,end,label,score,text\n"), "{csv}");
+    assert_eq!(csv.lines().count(), marks.len() + 1);
+
+    browser.client().find(Locator::Css("button.export-brat")).await.unwrap().click().await.unwrap();
+    let ann = browser.client().execute_async(read_last, vec![]).await.unwrap();
+    let lines: Vec<&str> = ann.as_str().unwrap().lines().collect();
+    assert_eq!(lines.len(), marks.len());
+    for (n, (line, mark)) in lines.iter().zip(&marks).enumerate() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields[0], format!("T{}", n + 1));
+        assert!(fields[1].starts_with(&format!("{} ", mark.2)), "{line}");
+        assert_eq!(fields[2], mark.1);
+    }
+
+    browser.client().find(Locator::Css("button.export-copy")).await.unwrap().click().await.unwrap();
+    let message = browser.wait_for(".export-message", Duration::from_secs(5)).await.text().await.unwrap();
+    assert!(message.contains("Copied"), "{message}");
+    let copied = browser.client().execute("return window.__copied;", vec![]).await.unwrap();
+    assert_eq!(copied, exported);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_a_text_file_can_be_opened_and_other_files_are_refused() {
+    let server = serve(dist());
+    let browser = browser().await;
+    browser.client().goto(&server.url).await.unwrap();
+    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+
+    let note = browser.profile.join("note.txt");
+    std::fs::write(&note, SENTENCE).unwrap();
+    let input = browser.client().find(Locator::Css("input#file")).await.unwrap();
+    input.send_keys(note.to_str().unwrap()).await.unwrap();
+    let marks = browser.annotated(SENTENCE).await;
+    assert!(!marks.is_empty());
+    let value = browser.client().execute("return document.querySelector('#input').value;", vec![]).await.unwrap();
+    assert_eq!(value, json!(SENTENCE));
+
+    let image = browser.profile.join("scan.png");
+    std::fs::write(&image, [0x89, b'P', b'N', b'G']).unwrap();
+    let input = browser.client().find(Locator::Css("input#file")).await.unwrap();
+    input.send_keys(image.to_str().unwrap()).await.unwrap();
+    let error = browser.wait_for(".file-error", Duration::from_secs(10)).await.text().await.unwrap();
+    assert!(error.contains("scan.png is not a plain-text file"), "{error}");
+    let value = browser.client().execute("return document.querySelector('#input').value;", vec![]).await.unwrap();
+    assert_eq!(value, json!(SENTENCE), "a refused file leaves the text alone");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_long_text_streams_in_while_the_page_stays_usable() {
+    let server = serve(dist());
+    let browser = browser().await;
+    browser.client().goto(&server.url).await.unwrap();
+    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    // Main-thread tasks over 50 ms, reported (not asserted: timings on a busy 2-core box vary).
+    browser.client().execute(
+        "window.__longest = 0; new PerformanceObserver((list) => { for (const e of list.getEntries()) \
+         window.__longest = Math.max(window.__longest, e.duration); }).observe({ type: 'longtask', buffered: false });",
+        vec![],
+    ).await.unwrap();
+
+    let paragraph = "Cisplatin-induced nephrotoxicity was seen in patients treated for lung cancer. \
+                     Haloperidol may cause tardive dyskinesia, and aspirin can cause gastric bleeding.\n";
+    let long = paragraph.repeat(50_000 / paragraph.len() + 1);
+    assert!(long.chars().count() >= 50_000);
+    let started = Instant::now();
+    browser.paste_text(&long).await;
+    // Results stream in: the run is seen part-way, with a progress bar.
+    let progress = browser.wait_for(".stats.running progress", Duration::from_secs(60)).await;
+    let first = progress.attr("value").await.unwrap().unwrap_or_default();
+    browser.wait_for(".annotated[data-state='running'] mark", Duration::from_secs(60)).await;
+
+    // Typing works while it runs, and the edit supersedes the running annotation.
+    let extra = " Aspirin.";
+    let input = browser.client().find(Locator::Css("textarea#input")).await.unwrap();
+    input.send_keys(extra).await.unwrap();
+    let value = browser.client().execute("return document.querySelector('#input').value;", vec![]).await.unwrap();
+    let value = value.as_str().unwrap().to_string();
+    assert!(value.ends_with(extra), "the keystrokes did not arrive: …{:?}", &value[value.len() - 20..]);
+    let still_running = browser.client().find_all(Locator::Css(".annotated[data-state='running']")).await.unwrap();
+
+    let marks = browser.annotated(&value).await;
+    let elapsed = started.elapsed();
+    assert!(marks.len() > 1000, "{} highlights in {} characters", marks.len(), value.len());
+    assert!(marks.iter().filter(|m| m.0 == "Haloperidol").count() > 100);
+    let longest = browser.client().execute("return window.__longest;", vec![]).await.unwrap();
+    println!(
+        "50k characters: first progress value {first}%, typed while running: {}, {} highlights, \
+         {:.1} s to the end, longest main-thread task {longest} ms",
+        !still_running.is_empty(),
+        marks.len(),
+        elapsed.as_secs_f64()
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_works_offline_after_one_visit_and_is_installable() {
+    let server = serve(dist());
+    let browser = browser().await;
+    browser.client().goto(&server.url).await.unwrap();
+    let ready = browser.wait_for(".status .ready", READY_TIMEOUT).await.text().await.unwrap();
+    assert!(ready.contains("Works offline"), "{ready}");
+    browser.wait_for_service_worker().await;
+
+    // Chromium finds the manifest and nothing that stops installation.
+    let manifest = browser.cdp("Page.getAppManifest", json!({})).await;
+    assert_eq!(manifest["errors"], json!([]), "{manifest}");
+    assert!(manifest["url"].as_str().unwrap_or_default().ends_with("manifest.webmanifest"), "{manifest}");
+    let installability = browser.cdp("Page.getInstallabilityErrors", json!({})).await;
+    assert_eq!(installability["installabilityErrors"], json!([]), "{installability}");
+
+    // Network off: the server drops every connection and the browser is offline.
+    server.set(OFFLINE);
+    browser.cdp("Network.enable", json!({})).await;
+    browser.cdp(
+        "Network.emulateNetworkConditions",
+        json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+    ).await;
+    let before = server.requests().len();
+    browser.client().refresh().await.unwrap();
+    let ready = browser.wait_for(".status .ready", READY_TIMEOUT).await.text().await.unwrap();
+    assert!(ready.starts_with("Model ready in"), "{ready}");
+    browser.type_text(SENTENCE).await;
+    let marks = browser.annotated(SENTENCE).await;
+    let found: Vec<(&str, &str)> = marks.iter().map(|(t, l, _)| (t.as_str(), l.as_str())).collect();
+    assert_eq!(found, [("Cisplatin", "Chemical"), ("nephrotoxicity", "Disease"), ("lung cancer", "Disease")]);
+    // Only the browser's own update check for the service worker script may try the network (and get
+    // no answer); the page, the app and the model all came from the cache.
+    let reached = &server.requests()[before..];
+    assert!(reached.iter().all(|r| r.service_worker_script && r.target == "/sw.js"), "offline, yet the page asked for {reached:?}");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
+    let server = serve(dist());
+    let browser = browser().await;
+    browser.requests_seen().await; // the browser's own start page, before ours
+    browser.client().goto(&server.url).await.unwrap();
+    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    let at_ready = server.requests().len();
+    let loading = browser.requests_seen().await;
+    assert!(!loading.is_empty(), "the performance log saw no requests at all");
+
+    let secret = "Kowalczyk48213";
+    let note = format!("Patient {secret} developed hepatotoxicity after cisplatin. Café 💊 {secret}.");
+    browser.type_text(&note).await;
+    browser.annotated(&note).await;
+    browser.paste_text(&format!("{note}\nSecond {secret} note: aspirin and nausea.")).await;
+    browser.wait_for(".annotated[data-state='done']", Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after_ready = browser.requests_seen().await;
+    let all = server.requests();
+
+    // Every network request, from page load to the end of the session, went to this origin (data:,
+    // blob: and the browser's own chrome:// pages never leave the machine)...
+    let origin = server.url.trim_end_matches('/');
+    for (url, _) in loading.iter().chain(&after_ready) {
+        let network = ["http:", "https:", "ws:", "wss:", "ftp:"].iter().any(|scheme| url.starts_with(scheme));
+        assert!(!network || url.starts_with(origin), "request to another origin: {url}");
+    }
+    assert!(loading.iter().any(|(url, _)| url.ends_with("medlight_bg.wasm")), "the log missed the page's requests");
+    // ...none was made by the app once the model was ready (the browser itself may check the service
+    // worker script for updates: that is how a new version is found, and it carries nothing of ours)...
+    assert!(after_ready.is_empty(), "requests after the model was ready: {after_ready:?}");
+    let late: Vec<&Logged> = all[at_ready..].iter().filter(|r| !(r.service_worker_script && r.target == "/sw.js")).collect();
+    assert!(late.is_empty(), "the server got requests after the model was ready: {late:?}");
+    // ...and none carried the text, in its URL or its body.
+    for (url, body) in loading.iter().chain(&after_ready) {
+        assert!(!url.contains(secret) && !body.contains(secret), "{url} carried the text");
+    }
+    for request in &all {
+        assert!(!request.target.contains(secret), "{} {} carried the text", request.method, request.target);
+        assert!(!String::from_utf8_lossy(&request.body).contains(secret), "{} body carried the text", request.target);
+        assert_eq!(request.method, "GET", "{request:?}");
+    }
+
+    // Nothing in the browser's storage holds the text.
+    let storage = browser.client().execute_async(
+        "const [secret, done] = [arguments[0], arguments[arguments.length - 1]];
+         (async () => {
+           const found = [];
+           for (const [name, store] of [['localStorage', localStorage], ['sessionStorage', sessionStorage]])
+             for (let i = 0; i < store.length; i++)
+               if ((store.key(i) + store.getItem(store.key(i))).includes(secret)) found.push(name);
+           if (document.cookie.includes(secret)) found.push('cookie');
+           const databases = await indexedDB.databases();
+           for (const info of databases) {
+             const db = await new Promise((ok, err) => { const r = indexedDB.open(info.name); r.onsuccess = () => ok(r.result); r.onerror = err; });
+             for (const store of db.objectStoreNames) {
+               const all = await new Promise((ok) => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => ok(r.result); });
+               if (JSON.stringify(all).includes(secret)) found.push('indexedDB ' + info.name + '/' + store);
+             }
+           }
+           let cached = 0;
+           for (const name of await caches.keys()) {
+             const cache = await caches.open(name);
+             for (const request of await cache.keys()) {
+               cached += 1;
+               const body = await (await cache.match(request)).text();
+               if (request.url.includes(secret) || body.includes(secret)) found.push('cache ' + request.url);
+             }
+           }
+           done({ found, databases: databases.length, cached, localStorage: localStorage.length, cookies: document.cookie });
+         })().catch((e) => done({ error: String(e) }));",
+        vec![json!(secret)],
+    ).await.unwrap();
+    assert_eq!(storage["found"], json!([]), "{storage}");
+    assert!(storage["cached"].as_u64().unwrap_or(0) > 0, "the offline copy should be in the cache: {storage}");
+
+    // The browser-wide network log (page, worker, service worker) saw this origin only.
+    let requests = browser.close_and_read_netlog().await;
+    let ours: Vec<&String> = requests.iter().filter(|(initiator, _)| initiator == origin).map(|(_, url)| url).collect();
+    assert!(ours.iter().any(|u| u.ends_with("/worker_bg.wasm")), "the network log missed the worker: {requests:?}");
+    assert!(ours.iter().any(|u| u.ends_with("/models/medlight-q8_0.gguf")), "the network log missed the model");
+    for url in ours {
+        assert!(url.starts_with(origin), "the app contacted another origin: {url}");
+    }
+    for (_, url) in &requests {
+        assert!(!url.contains(secret), "{url} carried the text");
+    }
 }
 
 /// The page's Content-Security-Policy allows only same-origin code, so the built page must carry

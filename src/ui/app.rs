@@ -1,15 +1,20 @@
-//! The annotator: paste or type text, see Chemical and Disease mentions highlighted.
+//! The annotator page: wires the worker's messages to the page's state and lays out the parts.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
-use medlight_ner::Entity;
 
+use super::controls::{Exports, TypeFilters};
+use super::input::TextInput;
 use super::model::ModelWorker;
-use crate::highlight::{label_class, segments};
+use super::panel::EntityPanel;
+use super::pwa::{self, Offline, UpdateBanner};
+use super::result::{Highlighted, RunStatus};
 use crate::protocol::{FromWorker, ToWorker};
+use crate::results::{shown, Annotation, Filters};
 
 /// Quiet time after the last keystroke before the text is sent for annotation.
 const DEBOUNCE_MS: u32 = 250;
@@ -21,55 +26,60 @@ enum Status {
     Failed(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-struct Annotation {
-    text: String,
-    entities: Vec<Entity>,
-    ms: f64,
-    tokens: usize,
-}
-
 fn megabytes(bytes: f64) -> String {
     format!("{:.1} MB", bytes / 1e6)
 }
 
 #[component]
 pub fn App() -> impl IntoView {
-    let (status, set_status) = signal(Status::Loading { loaded: 0.0, total: None });
-    let (labels, set_labels) = signal(Vec::<String>::new());
-    let (text, set_text) = signal(String::new());
-    let (annotation, set_annotation) = signal(None::<Annotation>);
-    let (annotate_error, set_annotate_error) = signal(None::<String>);
-    // Only the newest request's answer is shown; older ones are stale.
+    let status = RwSignal::new(Status::Loading { loaded: 0.0, total: None });
+    let labels = RwSignal::new(Vec::<String>::new());
+    let text = RwSignal::new(String::new());
+    let annotation = RwSignal::new(None::<Annotation>);
+    let annotate_error = RwSignal::new(None::<String>);
+    let filters = RwSignal::new(Filters::default());
+    let offline = RwSignal::new(Offline::Saving);
+    let update_waiting = RwSignal::new(false);
+    pwa::register(offline, update_waiting);
+    // Only the newest request's chunks are shown; older ones are stale (the worker drops them too).
     let latest = Rc::new(Cell::new(0u32));
-    let sent_texts: Rc<RefCell<Vec<(u32, String)>>> = Rc::new(RefCell::new(Vec::new()));
+    let sent: Rc<RefCell<HashMap<u32, String>>> = Rc::new(RefCell::new(HashMap::new()));
 
     let worker = {
-        let (latest, sent_texts) = (latest.clone(), sent_texts.clone());
+        let (latest, sent) = (latest.clone(), sent.clone());
         ModelWorker::new(move |message| match message {
             FromWorker::Started => {}
-            FromWorker::Progress { loaded, total } => set_status.set(Status::Loading { loaded, total }),
-            FromWorker::Ready { load_ms, labels } => {
-                set_labels.set(labels);
-                set_status.set(Status::Ready { load_ms });
+            FromWorker::Progress { loaded, total } => status.set(Status::Loading { loaded, total }),
+            FromWorker::Ready { load_ms, labels: found } => {
+                labels.set(found);
+                status.set(Status::Ready { load_ms });
             }
-            FromWorker::Failed { message } => set_status.set(Status::Failed(message)),
-            FromWorker::Annotated { id, entities, ms, tokens } => {
-                let mut sent = sent_texts.borrow_mut();
-                let text = sent.iter().find(|(i, _)| *i == id).map(|(_, t)| t.clone());
-                sent.retain(|(i, _)| *i > id);
-                if let (true, Some(text)) = (id == latest.get(), text) {
-                    set_annotate_error.set(None);
-                    set_annotation.set(Some(Annotation { text, entities, ms, tokens }));
+            FromWorker::Failed { message } => status.set(Status::Failed(message)),
+            FromWorker::Chunk { id, end, entities } if id == latest.get() => {
+                annotate_error.set(None);
+                annotation.update(|current| match current {
+                    Some(a) if a.id == id => {
+                        a.entities.extend(entities);
+                        a.done = end;
+                    }
+                    _ => {
+                        let text = sent.borrow().get(&id).cloned().unwrap_or_default();
+                        sent.borrow_mut().retain(|&i, _| i >= id);
+                        *current = Some(Annotation { id, text, entities, done: end, finished: None });
+                    }
+                });
+            }
+            FromWorker::Finished { id, ms, tokens } if id == latest.get() => annotation.update(|current| {
+                if let Some(a) = current.as_mut().filter(|a| a.id == id) {
+                    a.done = a.text.len();
+                    a.finished = Some((ms, tokens));
                 }
+            }),
+            FromWorker::AnnotateFailed { id, message } if id == latest.get() => {
+                annotation.set(None);
+                annotate_error.set(Some(message));
             }
-            FromWorker::AnnotateFailed { id, message } => {
-                sent_texts.borrow_mut().retain(|(i, _)| *i > id);
-                if id == latest.get() {
-                    set_annotation.set(None);
-                    set_annotate_error.set(Some(message));
-                }
-            }
+            FromWorker::Chunk { .. } | FromWorker::Finished { .. } | FromWorker::AnnotateFailed { .. } => {}
         })
     };
     worker.start();
@@ -77,16 +87,15 @@ pub fn App() -> impl IntoView {
     let pending: Rc<RefCell<Option<Timeout>>> = Rc::new(RefCell::new(None));
     let request = {
         let worker = worker.clone();
-        let latest = latest.clone();
         move |value: String| {
             let id = latest.get() + 1;
             latest.set(id);
             if value.trim().is_empty() {
-                set_annotation.set(None);
-                set_annotate_error.set(None);
+                annotation.set(None);
+                annotate_error.set(None);
                 return;
             }
-            sent_texts.borrow_mut().push((id, value.clone()));
+            sent.borrow_mut().insert(id, value.clone());
             worker.send(&ToWorker::Annotate { id, text: value });
         }
     };
@@ -102,20 +111,27 @@ pub fn App() -> impl IntoView {
     });
 
     // Retry restarts the worker; the button only bumps a counter, since view closures must be Send.
-    let (retries, set_retries) = signal(0u32);
+    let retries = RwSignal::new(0u32);
     Effect::new(move |previous: Option<u32>| {
         let count = retries.get();
         if previous.is_some_and(|p| p != count) {
-            set_status.set(Status::Loading { loaded: 0.0, total: None });
+            status.set(Status::Loading { loaded: 0.0, total: None });
             worker.start();
         }
         count
     });
 
+    let visible = Memo::new(move |_| {
+        annotation.with(|a| a.as_ref().map(|a| shown(&a.entities, &filters.get())).unwrap_or_default())
+    });
+
     view! {
         <header>
             <h1>"Medlight"</h1>
-            <p class="privacy">"Your text never leaves this page: the model runs in your browser."</p>
+            <p class="privacy">
+                "Your text never leaves this page: the model runs in your browser, and nothing you type is sent or stored."
+            </p>
+            <UpdateBanner waiting=update_waiting />
         </header>
         <main>
             <section class="status" aria-live="polite">
@@ -128,80 +144,45 @@ pub fn App() -> impl IntoView {
                                 None => megabytes(loaded),
                             }}
                         </p>
+                        <progress max=total.unwrap_or(0.0) value=loaded></progress>
                     }.into_any(),
-                    Status::Ready { load_ms } => view! {
-                        <p class="ready">{format!("Model ready in {:.0} ms.", load_ms)}</p>
-                    }.into_any(),
+                    // "Ready" waits for the offline copy too: after it, the page makes no request at all.
+                    Status::Ready { load_ms } => match offline.get() {
+                        Offline::Saving => view! {
+                            <p class="saving">{format!("Model loaded in {load_ms:.0} ms; saving a copy for offline use…")}</p>
+                        }.into_any(),
+                        Offline::Ready => view! {
+                            <p class="ready">{format!("Model ready in {load_ms:.0} ms. Works offline.")}</p>
+                        }.into_any(),
+                        Offline::Unavailable => view! {
+                            <p class="ready">{format!("Model ready in {load_ms:.0} ms.")}</p>
+                        }.into_any(),
+                    },
                     Status::Failed(message) => view! {
                         <p class="error" role="alert">{format!("The model could not be loaded: {message}")}</p>
-                        <button class="retry" on:click=move |_| set_retries.update(|n| *n += 1)>"Retry"</button>
+                        <button class="retry" on:click=move |_| retries.update(|n| *n += 1)>"Retry"</button>
                     }.into_any(),
                 }}
             </section>
-            <label for="input">"Clinical note or abstract"</label>
-            <textarea
-                id="input"
-                rows="8"
-                placeholder="Paste or type text, e.g. “Cisplatin-induced nephrotoxicity in a patient with lung cancer.”"
-                on:input=move |ev| set_text.set(event_target_value(&ev))
-            ></textarea>
-            <Legend labels=labels />
-            <section class="result" aria-label="Highlighted entities">
-                {move || match annotation.get() {
-                    None if text.get().trim().is_empty() => view! {
-                        <p class="hint">"Type or paste text above to see Chemical and Disease mentions."</p>
-                    }.into_any(),
-                    None => match annotate_error.get() {
-                        Some(message) => view! {
+            <TextInput text=text />
+            <TypeFilters labels=labels filters=filters />
+            <div class="workspace">
+                <section class="result" aria-label="Highlighted entities">
+                    <RunStatus annotation=annotation visible=visible />
+                    {move || match (annotation.with(Option::is_some), annotate_error.get()) {
+                        (false, _) if text.with(|t| t.trim().is_empty()) => view! {
+                            <p class="hint">"Type or paste text above, or open a .txt file, to see Chemical and Disease mentions."</p>
+                        }.into_any(),
+                        (_, Some(message)) => view! {
                             <p class="error" role="alert">{format!("This text could not be annotated: {message}")}</p>
                         }.into_any(),
-                        None => view! { <p class="hint">"Annotating…"</p> }.into_any(),
-                    },
-                    Some(a) => view! { <Highlighted annotation=a /> }.into_any(),
-                }}
-            </section>
+                        (false, None) => view! { <p class="hint">"Annotating…"</p> }.into_any(),
+                        (true, None) => view! { <Highlighted annotation=annotation visible=visible /> }.into_any(),
+                    }}
+                    <Exports annotation=annotation visible=visible />
+                </section>
+                <EntityPanel annotation=annotation visible=visible />
+            </div>
         </main>
-    }
-}
-
-#[component]
-fn Legend(labels: ReadSignal<Vec<String>>) -> impl IntoView {
-    view! {
-        <ul class="legend" aria-label="Legend">
-            {move || labels.get().into_iter().map(|label| view! {
-                <li><span class=label_class(&label)>{label.clone()}</span></li>
-            }).collect_view()}
-        </ul>
-    }
-}
-
-#[component]
-fn Highlighted(annotation: Annotation) -> impl IntoView {
-    let count = annotation.entities.len();
-    let stats = format!(
-        "{count} entit{} · {:.0} ms · {:.0} tokens/s",
-        if count == 1 { "y" } else { "ies" },
-        annotation.ms,
-        annotation.tokens as f64 / (annotation.ms.max(0.1) / 1000.0)
-    );
-    // Every piece of user text is a text node (never HTML), highlighted or not.
-    let parts = segments(&annotation.text, &annotation.entities)
-        .into_iter()
-        .map(|segment| match segment.entity {
-            Some(e) => {
-                let title = format!("{} · {:.0}% confidence", e.label, 100.0 * e.score);
-                view! {
-                    <mark class=label_class(&e.label) data-label=e.label.clone() title=title.clone() aria-label=title tabindex="0">
-                        {segment.text}
-                    </mark>
-                }
-                .into_any()
-            }
-            None => view! { <span>{segment.text}</span> }.into_any(),
-        })
-        .collect_view();
-    view! {
-        <div class="annotated">{parts}</div>
-        <p class="stats">{stats}</p>
     }
 }

@@ -2,6 +2,8 @@
 //! received of the total.
 
 use js_sys::{Reflect, Uint8Array};
+use medlight::integrity::verify;
+use medlight::protocol::{MODEL_SHA256, TOKENIZER_SHA256};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, ReadableStreamDefaultReader, Response};
@@ -42,7 +44,8 @@ async fn read_body(url: &str, response: Response, mut on_chunk: impl FnMut(usize
     }
 }
 
-/// Both model files; `progress(loaded, total)` after each chunk (total once both sizes are known).
+/// Both model files, each checked against its recorded SHA-256; `progress(loaded, total)` after
+/// each chunk (total once both sizes are known).
 pub async fn model_files(
     model_url: &str,
     tokenizer_url: &str,
@@ -57,6 +60,8 @@ pub async fn model_files(
         progress(loaded, total);
     };
     let model = read_body(model_url, model_response, &mut report).await?;
+    verify(model_url, &model, MODEL_SHA256)?;
     let tokenizer = read_body(tokenizer_url, tokenizer_response, &mut report).await?;
+    verify(tokenizer_url, &tokenizer, TOKENIZER_SHA256)?;
     Ok((model, tokenizer))
 }

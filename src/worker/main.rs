@@ -6,7 +6,7 @@ mod fetch;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
     use medlight::protocol::{FromWorker, ToWorker};
@@ -16,7 +16,9 @@ fn main() {
 
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let tagger: Rc<RefCell<Option<Tagger>>> = Rc::new(RefCell::new(None));
+    let tagger: Rc<RefCell<Option<Rc<Tagger>>>> = Rc::new(RefCell::new(None));
+    // The newest annotation request; older ones stop at their next chunk.
+    let latest = Rc::new(Cell::new(0u32));
     let reply = {
         let scope = scope.clone();
         move |message: FromWorker| {
@@ -47,7 +49,7 @@ fn main() {
                     {
                         Ok(loaded) => {
                             let labels = loaded.labels();
-                            *tagger.borrow_mut() = Some(loaded);
+                            *tagger.borrow_mut() = Some(Rc::new(loaded));
                             reply(FromWorker::Ready { load_ms: now() - started, labels });
                         }
                         Err(message) => reply(FromWorker::Failed { message }),
@@ -55,24 +57,55 @@ fn main() {
                 });
             }
             ToWorker::Annotate { id, text } => {
-                let guard = tagger.borrow();
-                let Some(tagger) = guard.as_ref() else {
+                latest.set(id);
+                let Some(tagger) = tagger.borrow().clone() else {
                     return reply(FromWorker::AnnotateFailed { id, message: "the model is not loaded yet".into() });
                 };
-                let started = now();
-                match tagger.annotate(&text) {
-                    Ok(entities) => {
-                        let tokens = tagger.tokenizer().encode(text.as_str(), false).map_or(0, |e| e.len());
-                        reply(FromWorker::Annotated { id, entities, ms: now() - started, tokens })
-                    }
-                    Err(e) => reply(FromWorker::AnnotateFailed { id, message: e.to_string() }),
-                }
+                let (latest, reply, now) = (latest.clone(), reply.clone(), now.clone());
+                wasm_bindgen_futures::spawn_local(stream(id, text, tagger, latest, reply, now));
             }
         }
     });
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget(); // lives as long as the worker
     let _ = scope.post_message(&serde_wasm_bindgen::to_value(&FromWorker::Started).expect("messages serialise"));
+}
+
+/// Sentences are sent to the model in chunks of about this many bytes: small enough that results
+/// stream in and a newer request is noticed quickly, large enough to batch well.
+#[cfg(target_arch = "wasm32")]
+const CHUNK_BYTES: usize = 1500;
+
+/// Annotates `text` chunk by chunk, replying after each; yields to the event loop between chunks
+/// so a newer request (which bumps `latest`) is seen, and then stops.
+#[cfg(target_arch = "wasm32")]
+async fn stream(
+    id: u32,
+    text: String,
+    tagger: std::rc::Rc<medlight_ner::Tagger>,
+    latest: std::rc::Rc<std::cell::Cell<u32>>,
+    reply: impl Fn(medlight::protocol::FromWorker),
+    now: impl Fn() -> f64,
+) {
+    use medlight::protocol::FromWorker;
+    let started = now();
+    let mut tokens = 0;
+    for chunk in medlight_ner::sentences::chunks(&text, CHUNK_BYTES) {
+        if latest.get() != id {
+            return;
+        }
+        let end = chunk.last().map_or(0, |r| r.end);
+        match tagger.annotate_parts(&text, &chunk) {
+            Ok(entities) => reply(FromWorker::Chunk { id, end, entities }),
+            Err(e) => return reply(FromWorker::AnnotateFailed { id, message: e.to_string() }),
+        }
+        let first = chunk.first().map_or(0, |r| r.start);
+        tokens += tagger.tokenizer().encode(&text[first..end], false).map_or(0, |e| e.len());
+        gloo_timers::future::TimeoutFuture::new(0).await;
+    }
+    if latest.get() == id {
+        reply(FromWorker::Finished { id, ms: now() - started, tokens });
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]

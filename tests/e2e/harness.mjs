@@ -16,6 +16,9 @@ const TYPES = {
   ".json": "application/json",
   ".gguf": "application/octet-stream",
   ".md": "text/markdown",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+  ".webmanifest": "application/manifest+json",
 };
 
 /** Serves dist/ on a free loopback port. `overrides` maps a path to a function (req, res) => bool. */
@@ -74,7 +77,7 @@ export async function annotate(page, text) {
   await page.fill("#input", text);
   await page.waitForFunction(
     () => {
-      const shown = document.querySelector(".annotated")?.textContent;
+      const shown = document.querySelector(".annotated[data-state='done']")?.textContent;
       return shown !== undefined && shown === document.querySelector("#input").value;
     },
     null,

@@ -1,0 +1,131 @@
+//! The result as files: JSON, CSV and brat standoff (`.ann`). Offsets in every export count Unicode
+//! code points (what Python's `str` and brat count), not the UTF-8 bytes the worker reports.
+
+use medlight_ner::Entity;
+use serde::Serialize;
+
+/// One entity as exported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row<'a> {
+    pub start: usize,
+    pub end: usize,
+    pub label: &'a str,
+    pub score: f32,
+    pub text: &'a str,
+}
+
+/// Entities in text order with code-point offsets. Entities whose offsets do not fit `text` are left out.
+pub fn rows<'a>(text: &'a str, entities: &'a [Entity]) -> Vec<Row<'a>> {
+    let mut sorted: Vec<&Entity> = entities
+        .iter()
+        .filter(|e| e.start < e.end && e.end <= text.len() && text.is_char_boundary(e.start) && text.is_char_boundary(e.end))
+        .collect();
+    sorted.sort_by_key(|e| (e.start, e.end));
+    sorted
+        .into_iter()
+        .map(|e| Row {
+            start: text[..e.start].chars().count(),
+            end: text[..e.end].chars().count(),
+            label: &e.label,
+            score: e.score,
+            text: &text[e.start..e.end],
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    text: &'a str,
+    offsets: &'static str,
+    entities: Vec<Row<'a>>,
+}
+
+pub fn to_json(text: &str, entities: &[Entity]) -> String {
+    let document = Document { text, offsets: "unicode code points, end exclusive", entities: rows(text, entities) };
+    serde_json::to_string_pretty(&document).expect("plain data serialises")
+}
+
+pub fn to_csv(text: &str, entities: &[Entity]) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows(text, entities) {
+        writer.serialize(row).expect("writing to memory cannot fail");
+    }
+    String::from_utf8(writer.into_inner().expect("writing to memory cannot fail")).expect("CSV of UTF-8 is UTF-8")
+}
+
+/// brat standoff: `T<n>\t<label> <start> <end>\t<text>`. An entity across a line break becomes
+/// fragments (`start end;start end`), as brat requires.
+pub fn to_brat(text: &str, entities: &[Entity]) -> String {
+    let mut out = String::new();
+    for (n, row) in rows(text, entities).into_iter().enumerate() {
+        let mut fragments = Vec::new();
+        let mut at = row.start;
+        for piece in row.text.split(['\n', '\r']) {
+            let len = piece.chars().count();
+            if !piece.trim().is_empty() {
+                let lead = piece.chars().take_while(|c| c.is_whitespace()).count();
+                let trail = piece.chars().rev().take_while(|c| c.is_whitespace()).count();
+                fragments.push((at + lead, at + len - trail, piece.trim()));
+            }
+            at += len + 1;
+        }
+        let spans: Vec<String> = fragments.iter().map(|(s, e, _)| format!("{s} {e}")).collect();
+        let texts: Vec<&str> = fragments.iter().map(|(_, _, t)| *t).collect();
+        out.push_str(&format!("T{}\t{} {}\t{}\n", n + 1, row.label, spans.join(";"), texts.join(" ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entity(text: &str, needle: &str, label: &str) -> Entity {
+        let start = text.find(needle).unwrap();
+        Entity { start, end: start + needle.len(), label: label.into(), score: 0.5 }
+    }
+
+    const TEXT: &str = "Café 💊 \"β-blockers\", then lung\r\ncancer.";
+
+    fn found() -> Vec<Entity> {
+        vec![entity(TEXT, "lung\r\ncancer", "Disease"), entity(TEXT, "\"β-blockers\"", "Chemical")]
+    }
+
+    #[test]
+    fn offsets_count_code_points() {
+        let found = found();
+        let rows = rows(TEXT, &found);
+        assert_eq!(rows[0].text, "\"β-blockers\"");
+        let chars: Vec<char> = TEXT.chars().collect();
+        for row in &rows {
+            assert_eq!(chars[row.start..row.end].iter().collect::<String>(), row.text);
+        }
+        assert_eq!((rows[0].start, rows[0].end), (7, 19));
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let value: serde_json::Value = serde_json::from_str(&to_json(TEXT, &found())).unwrap();
+        assert_eq!(value["text"], TEXT);
+        assert_eq!(value["entities"][1]["label"], "Disease");
+        assert_eq!(value["entities"][1]["text"], "lung\r\ncancer");
+        assert_eq!(value["entities"][0]["start"], 7);
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        let csv = to_csv(TEXT, &found());
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("start,end,label,score,text"));
+        assert_eq!(lines.next(), Some("7,19,Chemical,0.5,\"\"\"β-blockers\"\"\""));
+        assert!(csv.contains("\"lung\r\ncancer\""));
+    }
+
+    #[test]
+    fn brat_splits_entities_at_line_breaks() {
+        assert_eq!(to_brat(TEXT, &found()), "T1\tChemical 7 19\t\"β-blockers\"\nT2\tDisease 26 30;32 38\tlung cancer\n");
+        let chars: Vec<char> = TEXT.chars().collect();
+        assert_eq!(chars[26..30].iter().collect::<String>(), "lung");
+        assert_eq!(chars[32..38].iter().collect::<String>(), "cancer");
+    }
+}

@@ -1,0 +1,160 @@
+//! What the page knows about the current result, and what it shows of it: the annotation as it
+//! streams in, the user's filters (entity types switched off, a confidence threshold), and the
+//! side panel's list of unique entities. Plain data, so it is tested natively.
+
+use std::collections::HashMap;
+
+use medlight_ner::Entity;
+
+/// The annotation of one text, filled in chunk by chunk by the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    pub id: u32,
+    pub text: String,
+    /// Entities found so far, in text order, with UTF-8 byte offsets into `text`.
+    pub entities: Vec<Entity>,
+    /// Bytes of `text` annotated so far.
+    pub done: usize,
+    /// Once finished: milliseconds taken and sub-tokens read.
+    pub finished: Option<(f64, usize)>,
+}
+
+impl Annotation {
+    /// Fraction of the text annotated, 0 to 1.
+    pub fn progress(&self) -> f64 {
+        if self.text.is_empty() {
+            1.0
+        } else {
+            self.done as f64 / self.text.len() as f64
+        }
+    }
+}
+
+/// Which entities are shown.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Filters {
+    /// Entity types the user switched off.
+    pub hidden: Vec<String>,
+    /// Entities scoring below this (0 to 1) are not shown.
+    pub threshold: f32,
+}
+
+impl Filters {
+    pub fn shows(&self, entity: &Entity) -> bool {
+        entity.score >= self.threshold && !self.hidden.contains(&entity.label)
+    }
+
+    pub fn toggle(&mut self, label: &str, on: bool) {
+        self.hidden.retain(|l| l != label);
+        if !on {
+            self.hidden.push(label.to_string());
+        }
+    }
+}
+
+/// The entities the filters let through, in text order.
+pub fn shown(entities: &[Entity], filters: &Filters) -> Vec<Entity> {
+    let mut out: Vec<Entity> = entities.iter().filter(|e| filters.shows(e)).cloned().collect();
+    out.sort_by_key(|e| (e.start, e.end));
+    out
+}
+
+/// A unique entity (same type, same text up to case) and where it occurs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unique {
+    pub label: String,
+    /// The text of its first occurrence.
+    pub text: String,
+    /// Indices into the `entities` given to [`unique`], in text order.
+    pub occurrences: Vec<usize>,
+}
+
+/// Unique entities, most frequent first (ties: by type, then text).
+pub fn unique(text: &str, entities: &[Entity]) -> Vec<Unique> {
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    let mut out: Vec<Unique> = Vec::new();
+    for (i, e) in entities.iter().enumerate() {
+        let Some(mention) = text.get(e.start..e.end) else { continue };
+        let key = (e.label.clone(), mention.to_lowercase());
+        match index.get(&key) {
+            Some(&at) => out[at].occurrences.push(i),
+            None => {
+                index.insert(key, out.len());
+                out.push(Unique { label: e.label.clone(), text: mention.to_string(), occurrences: vec![i] });
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        b.occurrences.len().cmp(&a.occurrences.len()).then_with(|| (&a.label, &a.text).cmp(&(&b.label, &b.text)))
+    });
+    out
+}
+
+/// The occurrence to move to from `current` (the index focused now, if any): the next one after
+/// it, wrapping round to the first.
+pub fn next_occurrence(occurrences: &[usize], current: Option<usize>) -> Option<usize> {
+    occurrences.iter().copied().find(|&i| current.is_some_and(|c| i > c)).or(occurrences.first().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entity(text: &str, nth: usize, needle: &str, label: &str, score: f32) -> Entity {
+        let start = text.match_indices(needle).nth(nth).unwrap().0;
+        Entity { start, end: start + needle.len(), label: label.into(), score }
+    }
+
+    const TEXT: &str = "Aspirin and aspirin caused Nausea; ASPIRIN again, and nausea.";
+
+    fn found() -> Vec<Entity> {
+        vec![
+            entity(TEXT, 0, "Aspirin", "Chemical", 0.99),
+            entity(TEXT, 0, "aspirin", "Chemical", 0.40),
+            entity(TEXT, 0, "Nausea", "Disease", 0.90),
+            entity(TEXT, 0, "ASPIRIN", "Chemical", 0.95),
+            entity(TEXT, 0, "nausea", "Disease", 0.70),
+        ]
+    }
+
+    #[test]
+    fn filters_hide_types_and_low_scores() {
+        let mut filters = Filters::default();
+        assert_eq!(shown(&found(), &filters).len(), 5);
+        filters.threshold = 0.5;
+        assert_eq!(shown(&found(), &filters).len(), 4);
+        filters.toggle("Disease", false);
+        let left = shown(&found(), &filters);
+        assert_eq!(left.iter().map(|e| &TEXT[e.start..e.end]).collect::<Vec<_>>(), ["Aspirin", "ASPIRIN"]);
+        filters.toggle("Disease", true);
+        assert_eq!(shown(&found(), &filters).len(), 4);
+    }
+
+    #[test]
+    fn unique_entities_count_case_insensitively() {
+        let all = shown(&found(), &Filters::default());
+        let list = unique(TEXT, &all);
+        let summary: Vec<(&str, &str, usize)> =
+            list.iter().map(|u| (u.label.as_str(), u.text.as_str(), u.occurrences.len())).collect();
+        assert_eq!(summary, [("Chemical", "Aspirin", 3), ("Disease", "Nausea", 2)]);
+        assert_eq!(list[0].occurrences, [0, 1, 3]);
+    }
+
+    #[test]
+    fn clicking_cycles_through_occurrences() {
+        let occurrences = [2, 5, 9];
+        assert_eq!(next_occurrence(&occurrences, None), Some(2));
+        assert_eq!(next_occurrence(&occurrences, Some(2)), Some(5));
+        assert_eq!(next_occurrence(&occurrences, Some(7)), Some(9));
+        assert_eq!(next_occurrence(&occurrences, Some(9)), Some(2));
+        assert_eq!(next_occurrence(&[], Some(1)), None);
+    }
+
+    #[test]
+    fn progress_runs_from_zero_to_one() {
+        let mut a = Annotation { id: 1, text: "abcd".into(), entities: vec![], done: 0, finished: None };
+        assert_eq!(a.progress(), 0.0);
+        a.done = 2;
+        assert_eq!(a.progress(), 0.5);
+    }
+}

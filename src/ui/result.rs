@@ -1,0 +1,85 @@
+//! The annotated text, streamed in chunk by chunk, and the run's progress and figures.
+
+use leptos::prelude::*;
+use medlight_ner::Entity;
+
+use crate::highlight::{label_class, segments};
+use crate::results::Annotation;
+
+/// Progress while a long text streams in; latency and throughput once it is done.
+#[component]
+pub fn RunStatus(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<Entity>>) -> impl IntoView {
+    move || {
+        annotation.with(|a| {
+            let a = a.as_ref()?;
+            Some(match a.finished {
+                None => {
+                    let percent = (100.0 * a.progress()).floor();
+                    view! {
+                        <p class="stats running" aria-live="polite">
+                            <progress max="100" value=percent></progress>
+                            {format!(" Annotating… {percent:.0}% ({} entities so far)", visible.with(Vec::len))}
+                        </p>
+                    }
+                    .into_any()
+                }
+                Some((ms, tokens)) => {
+                    let count = visible.with(Vec::len);
+                    let total = a.entities.len();
+                    let hidden = if total > count { format!(" ({} hidden by filters)", total - count) } else { String::new() };
+                    let rate = tokens as f64 / (ms.max(0.1) / 1000.0);
+                    view! {
+                        <p class="stats">
+                            {format!("{count} entit{}{hidden} · {ms:.0} ms · {rate:.0} tokens/s", if count == 1 { "y" } else { "ies" })}
+                        </p>
+                    }
+                    .into_any()
+                }
+            })
+        })
+    }
+}
+
+/// The text with the visible entities as `<mark>`s. Every piece of user text is a text node, never
+/// HTML. The part not annotated yet is shown plain.
+#[component]
+pub fn Highlighted(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<Entity>>) -> impl IntoView {
+    move || {
+        annotation.with(|a| {
+            let a = a.as_ref()?;
+            let done = if a.text.is_char_boundary(a.done) { a.done.min(a.text.len()) } else { 0 };
+            let shown = visible.get();
+            let parts = segments(&a.text[..done], &shown)
+                .into_iter()
+                .map(|segment| match segment.entity {
+                    Some(i) => {
+                        let e = &shown[i];
+                        let title = format!("{} · {:.0}% confidence", e.label, 100.0 * e.score);
+                        view! {
+                            <mark
+                                id=format!("mention-{i}")
+                                class=label_class(&e.label)
+                                data-label=e.label.clone()
+                                title=title.clone()
+                                data-tip=title
+                                tabindex="0"
+                            >
+                                {segment.text}
+                            </mark>
+                        }
+                        .into_any()
+                    }
+                    None => view! { <span>{segment.text}</span> }.into_any(),
+                })
+                .collect_view();
+            let state = if a.finished.is_some() { "done" } else { "running" };
+            let rest = a.text[done..].to_string();
+            Some(view! {
+                <div class="annotated" data-state=state>
+                    {parts}
+                    <span class="pending">{rest}</span>
+                </div>
+            })
+        })
+    }
+}
