@@ -30,6 +30,7 @@ cargo test --release --target wasm32-unknown-unknown -p medlight-ner --test wasm
 
 # Dev profile: reuses the native test build above (seconds) instead of an LTO release build (minutes).
 section "end-to-end tests of dist/ in headless Chromium (tests/e2e.rs)"
-cargo test -p medlight --test e2e
+# Three browsers at a time: each compiles the worker's wasm and loads the model.
+cargo test -p medlight --test e2e -- --test-threads=3
 
 section "all tests passed"

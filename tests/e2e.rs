@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,6 +59,8 @@ struct Server {
     /// How requests are answered: [`SERVE`], [`UNAVAILABLE`], [`TAMPERED`] or [`OFFLINE`].
     mode: Arc<AtomicU8>,
     log: Arc<Mutex<Vec<Logged>>>,
+    /// Serve sw.js as a new release would: same files, another version.
+    new_release: Arc<AtomicBool>,
 }
 
 impl Server {
@@ -98,19 +100,26 @@ fn serve(root: PathBuf) -> Server {
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let mode = Arc::new(AtomicU8::new(SERVE));
     let log = Arc::new(Mutex::new(Vec::new()));
-    let (shared_mode, shared_log) = (mode.clone(), log.clone());
+    let new_release = Arc::new(AtomicBool::new(false));
+    let (shared_mode, shared_log, shared_release) = (mode.clone(), log.clone(), new_release.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (root, mode, log) = (root.clone(), shared_mode.clone(), shared_log.clone());
+            let (root, mode, log, release) = (root.clone(), shared_mode.clone(), shared_log.clone(), shared_release.clone());
             std::thread::spawn(move || {
-                let _ = answer(stream, &root, &mode, &log);
+                let _ = answer(stream, &root, &mode, &log, &release);
             });
         }
     });
-    Server { url, mode, log }
+    Server { url, mode, log, new_release }
 }
 
-fn answer(mut stream: TcpStream, root: &Path, mode: &AtomicU8, log: &Mutex<Vec<Logged>>) -> std::io::Result<()> {
+fn answer(
+    mut stream: TcpStream,
+    root: &Path,
+    mode: &AtomicU8,
+    log: &Mutex<Vec<Logged>>,
+    new_release: &AtomicBool,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -151,6 +160,9 @@ fn answer(mut stream: TcpStream, root: &Path, mode: &AtomicU8, log: &Mutex<Vec<L
             if mode == TAMPERED && relative.ends_with(".gguf") {
                 let last = body.len() - 1;
                 body[last] ^= 0x40;
+            }
+            if relative == "sw.js" && new_release.load(Ordering::SeqCst) {
+                body = String::from_utf8(body).unwrap().replace("const VERSION = \"", "const VERSION = \"next-").into_bytes();
             }
             ("200 OK", body, content_type(&file))
         }
@@ -525,9 +537,14 @@ async fn e2e_a_tampered_model_file_fails_the_integrity_check() {
         error.contains("integrity check failed: models/medlight-q8_0.gguf has SHA-256"),
         "error message: {error}"
     );
-    assert!(error.contains("it was not used") || error.contains("not used"), "{error}");
-    browser.wait_for("button.retry", Duration::from_secs(5)).await;
+    assert!(error.contains("so it was not used"), "{error}");
     assert!(browser.client().find_all(Locator::Css(".status .ready")).await.unwrap().is_empty());
+
+    // The bad copy is not kept: once the server has the right file again, Retry loads it.
+    server.set(SERVE);
+    browser.wait_for("button.retry", Duration::from_secs(5)).await.click().await.unwrap();
+    let ready = browser.wait_for(".status .ready", READY_TIMEOUT).await.text().await.unwrap();
+    assert!(ready.starts_with("Model ready in"), "{ready}");
     browser.close().await;
 }
 
@@ -765,6 +782,42 @@ async fn e2e_works_offline_after_one_visit_and_is_installable() {
     // no answer); the page, the app and the model all came from the cache.
     let reached = &server.requests()[before..];
     assert!(reached.iter().all(|r| r.service_worker_script && r.target == "/sw.js"), "offline, yet the page asked for {reached:?}");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_a_new_release_is_offered_and_replaces_the_old_cache() {
+    let server = serve(dist());
+    let browser = browser().await;
+    browser.client().goto(&server.url).await.unwrap();
+    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    browser.wait_for_service_worker().await;
+    let cache_names = "const done = arguments[arguments.length - 1]; caches.keys().then(done);";
+    let before = browser.client().execute_async(cache_names, vec![]).await.unwrap();
+    let old: Vec<String> = serde_json::from_value(before).unwrap();
+    assert_eq!(old.len(), 1, "{old:?}");
+    assert!(browser.client().find_all(Locator::Css(".update")).await.unwrap().is_empty());
+
+    // A new release: the next visit finds a changed service worker, which installs behind the old one.
+    server.new_release.store(true, Ordering::SeqCst);
+    browser.client().refresh().await.unwrap();
+    let offer = browser.wait_for(".update", READY_TIMEOUT).await.text().await.unwrap();
+    assert!(offer.contains("A new version of Medlight is ready"), "{offer}");
+    browser.client().find(Locator::Css(".update button.reload")).await.unwrap().click().await.unwrap();
+
+    // The page reloads under the new version, whose cache is the only one left.
+    let started = Instant::now();
+    loop {
+        let names: Vec<String> =
+            serde_json::from_value(browser.client().execute_async(cache_names, vec![]).await.unwrap()).unwrap();
+        if names.len() == 1 && names[0].starts_with("medlight-next-") {
+            break;
+        }
+        assert!(started.elapsed() < READY_TIMEOUT, "caches after the update: {names:?} (before: {old:?})");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    assert!(browser.client().find_all(Locator::Css(".update")).await.unwrap().is_empty());
     browser.close().await;
 }
 

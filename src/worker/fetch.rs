@@ -44,6 +44,28 @@ async fn read_body(url: &str, response: Response, mut on_chunk: impl FnMut(usize
     }
 }
 
+/// Verifies `bytes`; a file that fails is also dropped from the offline cache, so that a retry
+/// downloads it again instead of failing on the same bad copy.
+async fn checked(url: &str, bytes: &[u8], expected: &str) -> Result<(), String> {
+    let result = verify(url, bytes, expected);
+    if result.is_err() {
+        evict(url).await;
+    }
+    result
+}
+
+async fn evict(url: &str) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let Ok(caches) = scope.caches() else { return };
+    let Ok(names) = JsFuture::from(caches.keys()).await else { return };
+    for name in js_sys::Array::from(&names).iter().filter_map(|n| n.as_string()) {
+        if let Ok(cache) = JsFuture::from(caches.open(&name)).await {
+            let cache: web_sys::Cache = cache.unchecked_into();
+            let _ = JsFuture::from(cache.delete_with_str(url)).await;
+        }
+    }
+}
+
 /// Both model files, each checked against its recorded SHA-256; `progress(loaded, total)` after
 /// each chunk (total once both sizes are known).
 pub async fn model_files(
@@ -60,8 +82,8 @@ pub async fn model_files(
         progress(loaded, total);
     };
     let model = read_body(model_url, model_response, &mut report).await?;
-    verify(model_url, &model, MODEL_SHA256)?;
+    checked(model_url, &model, MODEL_SHA256).await?;
     let tokenizer = read_body(tokenizer_url, tokenizer_response, &mut report).await?;
-    verify(tokenizer_url, &tokenizer, TOKENIZER_SHA256)?;
+    checked(tokenizer_url, &tokenizer, TOKENIZER_SHA256).await?;
     Ok((model, tokenizer))
 }
