@@ -128,8 +128,8 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          - `tokenizer.json`: the base encoder's WordPiece tokenizer (lower-casing), with padding and truncation off.\n\n\
          ## Training\n\n\
          Seed {seed}; {epochs} epochs (best: {best}); batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
-         linear decay, weight decay {wd}, clip {clip}; dropout {hd}/{ad}; label smoothing {ls}. \
-         {secs:.0} s on {device} ({tps:.0} tokens/s).\n\n\
+         linear decay, weight decay {wd}, clip {clip}; dropout {hd}/{ad}; label smoothing {ls}; word embeddings \
+         {embeddings}. {secs:.0} s on {device} ({tps:.0} tokens/s).\n\n\
          ## Limits\n\n\
          Trained on PubMed abstracts: clinical notes, other languages and other entity types (genes, \
          species) are out of domain. Predictions are suggestions for a reader, not a diagnosis.\n",
@@ -138,6 +138,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
         base = s.base.display(),
         data = s.data.display(),
         quant = m.quantization,
+        embeddings = if s.freeze_embeddings { "frozen" } else { "trained" },
         p = pct(m.devel_f32.overall.precision),
         r = pct(m.devel_f32.overall.recall),
         f = pct(m.devel_f32.overall.f1),

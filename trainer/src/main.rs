@@ -64,7 +64,7 @@ struct TrainArgs {
     /// Output directory
     #[arg(long, default_value_os_t = export::default_out())]
     out: PathBuf,
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 6)]
     epochs: usize,
     /// Sentences per batch
     #[arg(long, default_value_t = 16)]
@@ -88,9 +88,10 @@ struct TrainArgs {
     attention_dropout: Option<f32>,
     #[arg(long, default_value_t = 0.0)]
     label_smoothing: f64,
-    /// Keep the pretrained word embeddings fixed (faster steps; the encoder still learns)
+    /// Also fine-tune the word embeddings. By default they stay as pretrained: steps are faster (no
+    /// dense gradient and AdamW update of the 30k-row table) and devel F1 was no lower.
     #[arg(long)]
-    freeze_embeddings: bool,
+    train_word_embeddings: bool,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     #[arg(long, value_enum, default_value = "auto")]
@@ -208,7 +209,7 @@ fn train(args: TrainArgs) -> Result<()> {
             .attention_dropout
             .unwrap_or(base_config.as_ref().map_or(0.1, |c| c.attention_probs_dropout_prob as f32)),
         label_smoothing: args.label_smoothing,
-        freeze_embeddings: args.freeze_embeddings,
+        freeze_embeddings: !args.train_word_embeddings,
         seed: args.seed,
         max_train_sentences: args.max_train_sentences,
         max_devel_sentences: args.max_devel_sentences,
