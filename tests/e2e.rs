@@ -375,6 +375,11 @@ impl Browser {
         self.client().execute(script, vec![json!(text)]).await.unwrap().as_str().unwrap().to_string()
     }
 
+    /// The textarea's current value.
+    async fn input_value(&self) -> serde_json::Value {
+        self.client().execute("return document.querySelector('#input').value;", vec![]).await.unwrap()
+    }
+
     /// Runs a Chrome DevTools Protocol command through ChromeDriver.
     async fn cdp(&self, cmd: &'static str, params: serde_json::Value) -> serde_json::Value {
         self.client().issue_cmd(DevTools { cmd, params }).await.unwrap_or_else(|e| panic!("{cmd}: {e}"))
@@ -435,6 +440,15 @@ impl Browser {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// The built app on a fresh server, open in a fresh browser, with the model ready.
+async fn open_app() -> (Server, Browser) {
+    let server = serve(dist());
+    let browser = browser().await;
+    browser.client().goto(&server.url).await.unwrap();
+    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    (server, browser)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_loads_the_model_and_highlights_entities_as_text() {
@@ -504,47 +518,47 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_a_failed_model_download_shows_an_error_and_retry_recovers() {
+/// Opens the app with the server in `mode`; returns the model error the page shows instead of "ready".
+async fn open_failing(mode: u8) -> (Server, Browser, String) {
     let server = serve(dist());
-    server.set(UNAVAILABLE);
+    server.set(mode);
     let browser = browser().await;
     browser.client().goto(&server.url).await.unwrap();
-
     let error = browser.wait_for(".status .error", READY_TIMEOUT).await.text().await.unwrap();
+    assert!(browser.client().find_all(Locator::Css(".status .ready")).await.unwrap().is_empty());
+    (server, browser, error)
+}
+
+/// Once the server has the right files again, Retry loads the model.
+async fn retry_recovers(server: &Server, browser: &Browser) {
+    server.set(SERVE);
+    browser.wait_for("button.retry", Duration::from_secs(5)).await.click().await.unwrap();
+    let ready = browser.wait_for(".status .ready", READY_TIMEOUT).await.text().await.unwrap();
+    assert!(ready.starts_with("Model ready in"), "{ready}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_a_failed_model_download_shows_an_error_and_retry_recovers() {
+    let (server, browser, error) = open_failing(UNAVAILABLE).await;
     assert!(
         error.contains("The model could not be loaded: cannot download models/medlight-q8_0.gguf: HTTP 503"),
         "error message: {error}"
     );
     assert!(server.requests().iter().any(|r| r.target.starts_with("/models/")));
-    assert!(browser.client().find_all(Locator::Css(".status .ready")).await.unwrap().is_empty());
-
-    server.set(SERVE);
-    browser.wait_for("button.retry", Duration::from_secs(5)).await.click().await.unwrap();
-    let ready = browser.wait_for(".status .ready", READY_TIMEOUT).await.text().await.unwrap();
-    assert!(ready.starts_with("Model ready in"), "{ready}");
+    retry_recovers(&server, &browser).await;
     browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_a_tampered_model_file_fails_the_integrity_check() {
-    let server = serve(dist());
-    server.set(TAMPERED);
-    let browser = browser().await;
-    browser.client().goto(&server.url).await.unwrap();
-    let error = browser.wait_for(".status .error", READY_TIMEOUT).await.text().await.unwrap();
+    let (server, browser, error) = open_failing(TAMPERED).await;
     assert!(
         error.contains("integrity check failed: models/medlight-q8_0.gguf has SHA-256"),
         "error message: {error}"
     );
     assert!(error.contains("so it was not used"), "{error}");
-    assert!(browser.client().find_all(Locator::Css(".status .ready")).await.unwrap().is_empty());
-
-    // The bad copy is not kept: once the server has the right file again, Retry loads it.
-    server.set(SERVE);
-    browser.wait_for("button.retry", Duration::from_secs(5)).await.click().await.unwrap();
-    let ready = browser.wait_for(".status .ready", READY_TIMEOUT).await.text().await.unwrap();
-    assert!(ready.starts_with("Model ready in"), "{ready}");
+    // The bad copy is not kept (not even in the offline cache): Retry downloads the file again.
+    retry_recovers(&server, &browser).await;
     browser.close().await;
 }
 
@@ -552,10 +566,7 @@ const REPEATED: &str = "Aspirin and cisplatin caused nausea. Aspirin again cause
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_panel_filters_and_exports_follow_the_highlights() {
-    let server = serve(dist());
-    let browser = browser().await;
-    browser.client().goto(&server.url).await.unwrap();
-    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    let (_server, browser) = open_app().await;
     browser.paste_text(REPEATED).await;
     browser.annotated(REPEATED).await;
     let marks = browser.marks().await;
@@ -674,10 +685,7 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_a_text_file_can_be_opened_and_other_files_are_refused() {
-    let server = serve(dist());
-    let browser = browser().await;
-    browser.client().goto(&server.url).await.unwrap();
-    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    let (_server, browser) = open_app().await;
 
     let note = browser.profile.join("note.txt");
     std::fs::write(&note, SENTENCE).unwrap();
@@ -685,7 +693,7 @@ async fn e2e_a_text_file_can_be_opened_and_other_files_are_refused() {
     input.send_keys(note.to_str().unwrap()).await.unwrap();
     let marks = browser.annotated(SENTENCE).await;
     assert!(!marks.is_empty());
-    let value = browser.client().execute("return document.querySelector('#input').value;", vec![]).await.unwrap();
+    let value = browser.input_value().await;
     assert_eq!(value, json!(SENTENCE));
 
     let image = browser.profile.join("scan.png");
@@ -694,17 +702,14 @@ async fn e2e_a_text_file_can_be_opened_and_other_files_are_refused() {
     input.send_keys(image.to_str().unwrap()).await.unwrap();
     let error = browser.wait_for(".file-error", Duration::from_secs(10)).await.text().await.unwrap();
     assert!(error.contains("scan.png is not a plain-text file"), "{error}");
-    let value = browser.client().execute("return document.querySelector('#input').value;", vec![]).await.unwrap();
+    let value = browser.input_value().await;
     assert_eq!(value, json!(SENTENCE), "a refused file leaves the text alone");
     browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_long_text_streams_in_while_the_page_stays_usable() {
-    let server = serve(dist());
-    let browser = browser().await;
-    browser.client().goto(&server.url).await.unwrap();
-    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    let (_server, browser) = open_app().await;
     // Main-thread tasks over 50 ms, reported (not asserted: timings on a busy 2-core box vary).
     browser.client().execute(
         "window.__longest = 0; new PerformanceObserver((list) => { for (const e of list.getEntries()) \
@@ -727,7 +732,7 @@ async fn e2e_long_text_streams_in_while_the_page_stays_usable() {
     let extra = " Aspirin.";
     let input = browser.client().find(Locator::Css("textarea#input")).await.unwrap();
     input.send_keys(extra).await.unwrap();
-    let value = browser.client().execute("return document.querySelector('#input').value;", vec![]).await.unwrap();
+    let value = browser.input_value().await;
     let value = value.as_str().unwrap().to_string();
     assert!(value.ends_with(extra), "the keystrokes did not arrive: …{:?}", &value[value.len() - 20..]);
     let still_running = browser.client().find_all(Locator::Css(".annotated[data-state='running']")).await.unwrap();
@@ -787,10 +792,7 @@ async fn e2e_works_offline_after_one_visit_and_is_installable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_a_new_release_is_offered_and_replaces_the_old_cache() {
-    let server = serve(dist());
-    let browser = browser().await;
-    browser.client().goto(&server.url).await.unwrap();
-    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    let (server, browser) = open_app().await;
     browser.wait_for_service_worker().await;
     let cache_names = "const done = arguments[arguments.length - 1]; caches.keys().then(done);";
     let before = browser.client().execute_async(cache_names, vec![]).await.unwrap();
