@@ -684,7 +684,7 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_a_text_file_can_be_opened_and_other_files_are_refused() {
+async fn e2e_a_text_file_can_be_opened_or_dropped_and_other_files_are_refused() {
     let (_server, browser) = open_app().await;
 
     let note = browser.profile.join("note.txt");
@@ -696,6 +696,18 @@ async fn e2e_a_text_file_can_be_opened_and_other_files_are_refused() {
     let value = browser.input_value().await;
     assert_eq!(value, json!(SENTENCE));
 
+    // Dropping a file on the text box reads it the same way.
+    let dropped = "Haloperidol caused tardive dyskinesia.";
+    browser.client().execute(
+        "const transfer = new DataTransfer(); \
+         transfer.items.add(new File([arguments[0]], 'dropped.txt', { type: 'text/plain' })); \
+         document.querySelector('#input').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));",
+        vec![json!(dropped)],
+    ).await.unwrap();
+    let marks = browser.annotated(dropped).await;
+    assert!(marks.iter().any(|(t, l, _)| t == "Haloperidol" && l == "Chemical"), "{marks:?}");
+    assert_eq!(browser.input_value().await, json!(dropped));
+
     let image = browser.profile.join("scan.png");
     std::fs::write(&image, [0x89, b'P', b'N', b'G']).unwrap();
     let input = browser.client().find(Locator::Css("input#file")).await.unwrap();
@@ -703,7 +715,7 @@ async fn e2e_a_text_file_can_be_opened_and_other_files_are_refused() {
     let error = browser.wait_for(".file-error", Duration::from_secs(10)).await.text().await.unwrap();
     assert!(error.contains("scan.png is not a plain-text file"), "{error}");
     let value = browser.input_value().await;
-    assert_eq!(value, json!(SENTENCE), "a refused file leaves the text alone");
+    assert_eq!(value, json!(dropped), "a refused file leaves the text alone");
     browser.close().await;
 }
 
