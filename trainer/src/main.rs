@@ -164,11 +164,7 @@ fn main() -> Result<()> {
 }
 
 fn quantize(args: QuantizeArgs) -> Result<()> {
-    let config_path = args.model.join("config.json");
-    let config = BertConfig::from_json(
-        &std::fs::read_to_string(&config_path).with_context(|| format!("cannot read {}", config_path.display()))?,
-    )
-    .with_context(|| config_path.display().to_string())?;
+    let config = model_dir::read_config(&args.model)?;
     let path = export::write_quantized(&args.model, &config, &args.quant)?;
     println!("wrote {} ({:.1} MB)", path.display(), std::fs::metadata(&path)?.len() as f64 / 1e6);
     Ok(())

@@ -34,6 +34,13 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// `<dir>/config.json`; errors name the file.
+pub fn read_config(dir: &Path) -> Result<BertConfig> {
+    let path = dir.join("config.json");
+    let json = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    BertConfig::from_json(&json).with_context(|| path.display().to_string())
+}
+
 pub fn load_tagger(dir: &Path, format: Format, device: &Device) -> Result<Tagger> {
     let tokenizer = align::load_tokenizer(&read(&dir.join("tokenizer.json"))?)
         .with_context(|| format!("{}/tokenizer.json", dir.display()))?;
@@ -44,10 +51,7 @@ pub fn load_tagger(dir: &Path, format: Format, device: &Device) -> Result<Tagger
         Format::Auto => f32_file.is_file(),
     };
     let model = if use_f32 {
-        let config_path = dir.join("config.json");
-        let config = BertConfig::from_json(&std::fs::read_to_string(&config_path)
-            .with_context(|| format!("cannot read {}", config_path.display()))?)
-            .with_context(|| config_path.display().to_string())?;
+        let config = read_config(dir)?;
         // SAFETY: the file is memory-mapped read-only and not modified while the model lives.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&f32_file], DType::F32, device) }
             .with_context(|| format!("cannot read {}", f32_file.display()))?;
