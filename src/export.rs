@@ -4,6 +4,8 @@
 use medlight_ner::Entity;
 use serde::Serialize;
 
+use crate::highlight::fits;
+
 /// One entity as exported.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row<'a> {
@@ -16,10 +18,7 @@ pub struct Row<'a> {
 
 /// Entities in text order with code-point offsets. Entities whose offsets do not fit `text` are left out.
 pub fn rows<'a>(text: &'a str, entities: &'a [Entity]) -> Vec<Row<'a>> {
-    let mut sorted: Vec<&Entity> = entities
-        .iter()
-        .filter(|e| e.start < e.end && e.end <= text.len() && text.is_char_boundary(e.start) && text.is_char_boundary(e.end))
-        .collect();
+    let mut sorted: Vec<&Entity> = entities.iter().filter(|e| fits(text, e)).collect();
     sorted.sort_by_key(|e| (e.start, e.end));
     sorted
         .into_iter()

@@ -11,13 +11,22 @@ pub struct Segment {
     pub entity: Option<usize>,
 }
 
+/// Whether `entity`'s byte offsets delimit a non-empty slice of `text` (the worker's offsets are
+/// into the text the page sent, but nothing from outside is trusted).
+pub fn fits(text: &str, entity: &Entity) -> bool {
+    entity.start < entity.end
+        && entity.end <= text.len()
+        && text.is_char_boundary(entity.start)
+        && text.is_char_boundary(entity.end)
+}
+
 /// Plain and entity segments covering `text` in order. Entities that overlap an earlier one or
 /// have invalid offsets are skipped.
 pub fn segments(text: &str, entities: &[Entity]) -> Vec<Segment> {
     let mut sorted: Vec<(usize, &Entity)> = entities
         .iter()
         .enumerate()
-        .filter(|(_, e)| e.start < e.end && e.end <= text.len() && text.is_char_boundary(e.start) && text.is_char_boundary(e.end))
+        .filter(|(_, e)| fits(text, e))
         .collect();
     sorted.sort_by_key(|(_, e)| (e.start, e.end));
     let mut out = Vec::new();
