@@ -23,6 +23,13 @@ pub struct WordPrediction {
     pub prob: f32,
 }
 
+/// What [`Tagger::annotate_parts`] found, and how many sub-tokens it read to find it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotated {
+    pub entities: Vec<Entity>,
+    pub sub_tokens: usize,
+}
+
 pub struct Tagger {
     model: TokenClassifier,
     tokenizer: Tokenizer,
@@ -77,12 +84,12 @@ impl Tagger {
     /// Entities in `text`, with UTF-8 byte offsets into it. The text is read sentence by sentence,
     /// as the model was trained.
     pub fn annotate(&self, text: &str) -> Result<Vec<Entity>> {
-        self.annotate_parts(text, &crate::sentences::sentences(text))
+        Ok(self.annotate_parts(text, &crate::sentences::sentences(text))?.entities)
     }
 
     /// Entities in the given byte ranges of `text` (sentences, say), each read as its own sequence
     /// and all classified in one batch; offsets are into `text`.
-    pub fn annotate_parts(&self, text: &str, parts: &[Range<usize>]) -> Result<Vec<Entity>> {
+    pub fn annotate_parts(&self, text: &str, parts: &[Range<usize>]) -> Result<Annotated> {
         let encoded: Vec<align::TextPieces> =
             parts.iter().map(|r| align::encode_text(&self.tokenizer, &text[r.clone()])).collect::<Result<_>>()?;
         let firsts: Vec<Vec<usize>> =
@@ -106,7 +113,7 @@ impl Tagger {
             let spans: Vec<_> = pieces.words.iter().map(|w| w.bytes.start + range.start..w.bytes.end + range.start).collect();
             entities.extend(decode::entities(&spans, &tags, &probs));
         }
-        Ok(entities)
+        Ok(Annotated { entities, sub_tokens: encoded.iter().map(|p| p.ids.len()).sum() })
     }
 
     /// Tags for pre-split sentences (as in an IOB2 file). A word without sub-tokens gets `O`.

@@ -81,5 +81,8 @@ fn text_is_read_sentence_by_sentence_with_offsets_into_the_whole() {
         one_by_one.extend(spans(t.annotate(&text[range.clone()]).unwrap(), range.start));
     }
     assert_eq!(spans(whole, 0), one_by_one);
+    // The sub-tokens read are those of the whole text.
+    let parts = medlight_ner::sentences::sentences(text);
+    assert_eq!(t.annotate_parts(text, &parts).unwrap().sub_tokens, t.tokenizer().encode(text, false).unwrap().len());
     assert_eq!(medlight_ner::sentences::sentences(text).len(), 4);
 }

@@ -96,11 +96,12 @@ async fn stream(
         }
         let end = chunk.last().map_or(0, |r| r.end);
         match tagger.annotate_parts(&text, &chunk) {
-            Ok(entities) => reply(FromWorker::Chunk { id, end, entities }),
+            Ok(found) => {
+                tokens += found.sub_tokens;
+                reply(FromWorker::Chunk { id, end, entities: found.entities });
+            }
             Err(e) => return reply(FromWorker::AnnotateFailed { id, message: e.to_string() }),
         }
-        let first = chunk.first().map_or(0, |r| r.start);
-        tokens += tagger.tokenizer().encode(&text[first..end], false).map_or(0, |e| e.len());
         gloo_timers::future::TimeoutFuture::new(0).await;
     }
     if latest.get() == id {
