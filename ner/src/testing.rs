@@ -67,6 +67,6 @@ pub fn gguf_bytes(
         .collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = std::io::Cursor::new(Vec::new());
-    crate::model::quantize::write_gguf(&mut out, &named, config, dtype)?;
+    crate::model::quantize::write_gguf(&mut out, &named, config, crate::model::quantize::Formats::uniform(dtype))?;
     Ok(out.into_inner())
 }

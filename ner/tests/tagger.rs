@@ -75,12 +75,16 @@ fn text_is_read_sentence_by_sentence_with_offsets_into_the_whole() {
         entities.into_iter().map(|e| (e.start + shift, e.end + shift, e.label)).collect()
     };
     let (t, whole) = tagger_with_entities(text);
-    // Batched together or read one by one, each sentence gets the same entities.
+    // Padded into one batch (as on a GPU) or read one by one (as on a CPU), each sentence gets the
+    // same entities.
     let mut one_by_one = Vec::new();
     for range in medlight_ner::sentences::sentences(text) {
         one_by_one.extend(spans(t.annotate(&text[range.clone()]).unwrap(), range.start));
     }
-    assert_eq!(spans(whole, 0), one_by_one);
+    assert_eq!(spans(whole.clone(), 0), one_by_one);
+    let batched = t.with_batch_tokens(8192);
+    assert_eq!(spans(batched.annotate(text).unwrap(), 0), one_by_one);
+    let t = batched;
     // The sub-tokens read are those of the whole text.
     let parts = medlight_ner::sentences::sentences(text);
     assert_eq!(t.annotate_parts(text, &parts).unwrap().sub_tokens, t.tokenizer().encode(text, false).unwrap().len());

@@ -22,6 +22,7 @@ pub struct Metrics {
     pub devel_f32: Report,
     pub devel_quantized: Report,
     pub quantization: String,
+    pub word_embeddings_quantization: String,
     pub quantized_file: String,
     pub quantized_bytes: u64,
     pub quantized_sha256: String,
@@ -38,12 +39,12 @@ pub fn quantized_name(quant: &str) -> String {
     format!("medlight-{}.gguf", quant.to_ascii_lowercase())
 }
 
-pub fn finish(outcome: &Outcome, out: &Path, quant: &str, device: &Device) -> Result<Metrics> {
+pub fn finish(outcome: &Outcome, out: &Path, quant: &str, word_embeddings_quant: &str, device: &Device) -> Result<Metrics> {
     outcome
         .tokenizer
         .save(out.join("tokenizer.json"), false)
         .map_err(|e| anyhow::anyhow!("writing tokenizer.json: {e}"))?;
-    let gguf_path = write_quantized(out, &outcome.config, quant)?;
+    let gguf_path = write_quantized(out, &outcome.config, quant, word_embeddings_quant)?;
     let bytes = std::fs::read(&gguf_path)?;
 
     let devel_f32 = score(out, Format::F32, device, &outcome.devel)?;
@@ -55,6 +56,7 @@ pub fn finish(outcome: &Outcome, out: &Path, quant: &str, device: &Device) -> Re
         devel_f32,
         devel_quantized,
         quantization: quant.to_string(),
+        word_embeddings_quantization: word_embeddings_quant.to_string(),
         quantized_file: quantized_name(quant),
         quantized_bytes: bytes.len() as u64,
         quantized_sha256: hex(&Sha256::digest(&bytes)),
@@ -71,10 +73,13 @@ pub fn finish(outcome: &Outcome, out: &Path, quant: &str, device: &Device) -> Re
     Ok(metrics)
 }
 
-/// Quantises `<dir>/model.safetensors` into `<dir>/medlight-<quant>.gguf`, replacing any other
-/// `.gguf` there (a model directory holds one quantised file).
-pub fn write_quantized(dir: &Path, config: &BertConfig, quant: &str) -> Result<PathBuf> {
-    let dtype = quantize::parse_dtype(quant)?;
+/// Quantises `<dir>/model.safetensors` into `<dir>/medlight-<quant>.gguf` (the word embedding
+/// table in `word_embeddings_quant`), replacing any other `.gguf` there (a model directory holds one).
+pub fn write_quantized(dir: &Path, config: &BertConfig, quant: &str, word_embeddings_quant: &str) -> Result<PathBuf> {
+    let formats = quantize::Formats {
+        matrices: quantize::parse_dtype(quant)?,
+        word_embeddings: quantize::parse_dtype(word_embeddings_quant)?,
+    };
     let tensors: HashMap<String, Tensor> = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)?;
     let mut named: Vec<(String, Tensor)> = tensors.into_iter().collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
@@ -85,7 +90,7 @@ pub fn write_quantized(dir: &Path, config: &BertConfig, quant: &str) -> Result<P
         }
     }
     let mut file = BufWriter::new(std::fs::File::create(&gguf_path)?);
-    quantize::write_gguf(&mut file, &named, config, dtype)?;
+    quantize::write_gguf(&mut file, &named, config, formats)?;
     file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(gguf_path)
 }
@@ -123,8 +128,9 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          {rows}| **overall** | {p} | {r} | **{f}** | **{qf}** | {support} |\n\n\
          ## Files\n\n\
          - `{file}` ({mb:.1} MB, SHA-256 `{sha}`): the quantised model the web app runs. GGUF v2: weight \
-         matrices with ≥ 32 rows (word and position embeddings included) in `{quant}` blocks, norms, biases \
-         and the classifier in f32; metadata `medlight.config` holds `config.json`.\n\
+         matrices with ≥ 32 rows in `{quant}` blocks (position embeddings included), the word embedding \
+         table in `{equant}` blocks, norms, biases and the classifier in f32; metadata `medlight.config` holds \
+         `config.json`. Inference dequantises the blocks once, at load, and computes in f32.\n\
          - `tokenizer.json`: the base encoder's WordPiece tokenizer (lower-casing), with padding and truncation off.\n\n\
          ## Training\n\n\
          Seed {seed}; {epochs} epochs (best: {best}); batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
@@ -138,6 +144,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
         base = s.base.display(),
         data = s.data.display(),
         quant = m.quantization,
+        equant = m.word_embeddings_quantization,
         embeddings = if s.freeze_embeddings { "frozen" } else { "trained" },
         p = pct(m.devel_f32.overall.precision),
         r = pct(m.devel_f32.overall.recall),

@@ -74,7 +74,7 @@ fn trains_writes_outputs_and_reloads_to_the_same_spans() {
     assert!(last < 0.5 * first, "loss did not fall: {first} → {last}");
     assert!(outcome.state.best_f1 > 0.8, "devel F1 {}", outcome.state.best_f1);
 
-    let metrics = trainer::export::finish(&outcome, &out, "q8_0", &Device::Cpu).unwrap();
+    let metrics = trainer::export::finish(&outcome, &out, "q8_0", "q4_0", &Device::Cpu).unwrap();
     for file in ["model.safetensors", "config.json", "tokenizer.json", "medlight-q8_0.gguf", "metrics.json",
         "training-curve.svg", "MODEL_CARD.md"] {
         assert!(out.join(file).is_file(), "{file} missing");

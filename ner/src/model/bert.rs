@@ -7,7 +7,7 @@ use candle_core::{DType, Device, Tensor, D};
 use candle_nn::Init;
 
 use super::dropout::Dropout;
-use super::weights::{Matrix, Weights};
+use super::weights::Weights;
 use crate::{BertConfig, Error, Result};
 
 const WEIGHT_INIT: Init = Init::Randn { mean: 0.0, stdev: 0.02 };
@@ -17,7 +17,7 @@ const ONE: Init = Init::Const(1.0);
 /// A linear layer `x · Wᵀ + b` over the last dimension of any-rank input.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    weight: Matrix,
+    weight: Tensor,
     bias: Tensor,
 }
 
@@ -33,7 +33,7 @@ impl Linear {
         let mut dims = x.dims().to_vec();
         let in_dim = dims.pop().expect("linear input has a last dimension");
         let rows: usize = dims.iter().product();
-        let y = self.weight.apply(&x.reshape((rows, in_dim))?)?.broadcast_add(&self.bias)?;
+        let y = x.reshape((rows, in_dim))?.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?;
         dims.push(y.dim(1)?);
         Ok(y.reshape(dims)?)
     }

@@ -1,7 +1,9 @@
 //! The quantised model file the web app fetches: GGUF (version 2, as candle writes it) holding
 //! - every weight matrix with at least [`MIN_QUANTISED_ROWS`] rows and rows a multiple of the block
-//!   size, in the chosen block format (Q8_0 by default: blocks of 32 int8 values with one f16 scale),
-//!   the word and position embeddings included (dequantised when loaded);
+//!   size, in the chosen block format (Q8_0 by default: blocks of 32 int8 values with one f16 scale);
+//! - the word embedding table in its own block format ([`Formats::word_embeddings`]): it is half
+//!   the parameters, and it is looked up, not multiplied (dequantised when loaded), so a coarser
+//!   format shrinks the download without slowing inference;
 //! - everything else (norms, biases, the small classifier) in f32;
 //! - the metadata entries `medlight.config` (the model's `config.json` text) and `medlight.format`.
 //! Tensor names are Hugging Face's, so the file maps one-to-one onto `model.safetensors`.
@@ -35,6 +37,28 @@ pub fn parse_dtype(name: &str) -> Result<GgmlDType> {
     })
 }
 
+/// Block formats of a model file: one for the weight matrices, one for the word embedding table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Formats {
+    pub matrices: GgmlDType,
+    pub word_embeddings: GgmlDType,
+}
+
+impl Formats {
+    /// Every quantisable tensor in one format.
+    pub fn uniform(dtype: GgmlDType) -> Self {
+        Self { matrices: dtype, word_embeddings: dtype }
+    }
+
+    fn for_tensor(&self, name: &str) -> GgmlDType {
+        if name.ends_with("word_embeddings.weight") {
+            self.word_embeddings
+        } else {
+            self.matrices
+        }
+    }
+}
+
 fn should_quantise(name: &str, tensor: &Tensor, dtype: GgmlDType) -> bool {
     let dims = tensor.dims();
     name.ends_with(".weight")
@@ -49,10 +73,11 @@ pub fn write_gguf<W: Write + Seek>(
     out: &mut W,
     tensors: &[(String, Tensor)],
     config: &BertConfig,
-    dtype: GgmlDType,
+    formats: Formats,
 ) -> Result<()> {
     let mut quantised = Vec::with_capacity(tensors.len());
     for (name, tensor) in tensors {
+        let dtype = formats.for_tensor(name);
         let target = if should_quantise(name, tensor, dtype) { dtype } else { GgmlDType::F32 };
         quantised.push((name.as_str(), QTensor::quantize(tensor, target)?));
     }
