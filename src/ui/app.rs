@@ -9,11 +9,11 @@ use leptos::prelude::*;
 
 use super::controls::{Exports, TypeFilters};
 use super::input::TextInput;
-use super::model::ModelWorker;
+use super::pool::WorkerPool;
 use super::panel::EntityPanel;
 use super::pwa::{self, Offline, UpdateBanner};
 use super::result::{Highlighted, RunStatus};
-use crate::protocol::{FromWorker, ToWorker};
+use crate::protocol::FromWorker;
 use crate::results::{shown, Annotation, Filters};
 
 /// Quiet time after the last keystroke before the text is sent for annotation.
@@ -47,7 +47,7 @@ pub fn App() -> impl IntoView {
 
     let worker = {
         let (latest, sent) = (latest.clone(), sent.clone());
-        ModelWorker::new(move |message| match message {
+        WorkerPool::new(move |message| match message {
             FromWorker::Started => {}
             FromWorker::Progress { loaded, total } => status.set(Status::Loading { loaded, total }),
             FromWorker::Ready { load_ms, labels: found } => {
@@ -91,12 +91,13 @@ pub fn App() -> impl IntoView {
             let id = latest.get() + 1;
             latest.set(id);
             if value.trim().is_empty() {
+                worker.cancel();
                 annotation.set(None);
                 annotate_error.set(None);
                 return;
             }
             sent.borrow_mut().insert(id, value.clone());
-            worker.send(&ToWorker::Annotate { id, text: value });
+            worker.annotate(id, value);
         }
     };
     // Re-annotate when the text changes (debounced) or once the model becomes ready.

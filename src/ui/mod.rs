@@ -1,7 +1,8 @@
 //! The page's components.
 //!
 //! - [`app`]: the page, wiring the worker's messages to the state.
-//! - [`model`]: the handle on the Web Worker that owns the model.
+//! - [`model`]: the handle on one Web Worker that owns a model.
+//! - [`pool`]: one or more such workers; long text is spread over them chunk by chunk.
 //! - [`input`]: typing, pasting, opening or dropping text.
 //! - [`controls`]: type toggles, confidence threshold, exports.
 //! - [`result`]: the highlighted text and the run's figures.
@@ -13,6 +14,7 @@ mod controls;
 mod input;
 mod model;
 mod panel;
+mod pool;
 mod pwa;
 mod result;
 

@@ -55,6 +55,12 @@ impl ModelWorker {
         *self.worker.borrow_mut() = Some(worker);
     }
 
+    pub fn terminate(&self) {
+        if let Some(worker) = self.worker.borrow_mut().take() {
+            worker.terminate();
+        }
+    }
+
     pub fn send(&self, request: &ToWorker) {
         if let Some(worker) = self.worker.borrow().as_ref() {
             let value = serde_wasm_bindgen::to_value(request).expect("requests serialise");

@@ -71,11 +71,6 @@ fn main() {
     let _ = scope.post_message(&serde_wasm_bindgen::to_value(&FromWorker::Started).expect("messages serialise"));
 }
 
-/// Sentences are sent to the model in chunks of about this many bytes: small enough that results
-/// stream in and a newer request is noticed quickly, large enough to batch well.
-#[cfg(target_arch = "wasm32")]
-const CHUNK_BYTES: usize = 1500;
-
 /// Annotates `text` chunk by chunk, replying after each; yields to the event loop between chunks
 /// so a newer request (which bumps `latest`) is seen, and then stops.
 #[cfg(target_arch = "wasm32")]
@@ -90,7 +85,8 @@ async fn stream(
     use medlight::protocol::FromWorker;
     let started = now();
     let mut tokens = 0;
-    for chunk in medlight_ner::sentences::chunks(&text, CHUNK_BYTES) {
+    let mut chunks = medlight_ner::sentences::chunks(&text, medlight::protocol::CHUNK_BYTES).into_iter().peekable();
+    while let Some(chunk) = chunks.next() {
         if latest.get() != id {
             return;
         }
@@ -102,7 +98,11 @@ async fn stream(
             }
             Err(e) => return reply(FromWorker::AnnotateFailed { id, message: e.to_string() }),
         }
-        gloo_timers::future::TimeoutFuture::new(0).await;
+        // Only between chunks: after the last one the answer is complete and goes out at once
+        // (a timer, clamped by the browser, would add milliseconds to every short request).
+        if chunks.peek().is_some() {
+            gloo_timers::future::TimeoutFuture::new(0).await;
+        }
     }
     if latest.get() == id {
         reply(FromWorker::Finished { id, ms: now() - started, tokens });
