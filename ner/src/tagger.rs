@@ -14,8 +14,9 @@ use crate::{LabelSet, Result};
 /// Positions shared by consecutive windows of a long input.
 const WINDOW_OVERLAP: usize = 128;
 /// Sub-tokens per forward pass when classifying many sequences at once on a GPU. On a CPU every
-/// sequence goes alone: padding to a batch's longest cost more than batching saved (BC5CDR devel,
-/// 64 sentences: 677 sub-tokens/s batched vs 1,125 alone natively; 275 vs 461 in the browser).
+/// sequence goes alone: padding to a batch's longest cost more than batching saved (BC5CDR devel
+/// sentences in the browser, one worker: 275 sub-tokens/s batched vs 461 one by one; natively, 678
+/// batched vs about 1,125 for a sentence alone).
 const GPU_BATCH_TOKENS: usize = 8192;
 
 /// A word's predicted tag id and the probability the model gave it.
