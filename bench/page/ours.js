@@ -1,0 +1,63 @@
+// Medlight as the app runs it: the shipped worker (dist/worker_loader.js) with the shipped model.
+const WORKER = "/worker_loader.js";
+const MODEL = "models/medlight-q8_0.gguf";
+const TOKENIZER = "models/tokenizer.json";
+
+class ModelWorker {
+  constructor() {
+    this.worker = new Worker(WORKER);
+    this.waiting = new Map();
+    this.nextId = 1;
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.onmessage = ({ data }) => {
+        switch (data.kind) {
+          case "Started":
+            this.worker.postMessage({ kind: "Load", model: MODEL, tokenizer: TOKENIZER });
+            break;
+          case "Ready":
+            resolve();
+            break;
+          case "Failed":
+            reject(new Error(data.message));
+            break;
+          case "Chunk":
+            this.waiting.get(data.id).entities += data.entities.length;
+            break;
+          case "Finished":
+            this.waiting.get(data.id).resolve({ entities: this.waiting.get(data.id).entities, tokens: data.tokens });
+            this.waiting.delete(data.id);
+            break;
+          case "AnnotateFailed":
+            this.waiting.get(data.id).reject(new Error(data.message));
+            break;
+        }
+      };
+    });
+  }
+
+  /** Resolves with the number of entities found in `text` and the sub-tokens read. */
+  annotate(text) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject, entities: 0 });
+      this.worker.postMessage({ kind: "Annotate", id, text });
+    });
+  }
+}
+
+let main;
+
+export async function load() {
+  main = new ModelWorker();
+  await main.ready;
+}
+
+export const annotate = (text) => main.annotate(text);
+
+/** `n` workers, each with its own model (the first is the one already loaded). */
+export async function pool(n) {
+  const workers = [main];
+  while (workers.length < n) workers.push(new ModelWorker());
+  await Promise.all(workers.map((w) => w.ready));
+  return workers.map((w) => (text) => w.annotate(text));
+}
