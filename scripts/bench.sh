@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks (figures, not pass/fail tests):
-#   scripts/bench.sh native              criterion on the core (ner/benches/pipeline.rs)
+#   scripts/bench.sh native [-- args]    criterion on the core (ner/benches/pipeline.rs)
 #   scripts/bench.sh browser [args...]   Medlight vs the transformers.js peer in headless Chromium
 #                                        (bench/browser.mjs; args e.g. --limit 500)
 # The browser bench builds the app, installs the peer (npm, no install scripts: only its web
@@ -12,7 +12,7 @@ shift || true
 
 case $what in
 native)
-  exec cargo bench -p medlight-ner --bench pipeline
+  exec cargo bench -p medlight-ner --bench pipeline "$@"
   ;;
 browser)
   eval "$(scripts/install-tools.sh)"

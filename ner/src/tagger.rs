@@ -15,8 +15,8 @@ use crate::{LabelSet, Result};
 const WINDOW_OVERLAP: usize = 128;
 /// Sub-tokens per forward pass when classifying many sequences at once on a GPU. On a CPU every
 /// sequence goes alone: padding to a batch's longest cost more than batching saved (BC5CDR devel
-/// sentences in the browser, one worker: 275 sub-tokens/s batched vs 461 one by one; natively, 678
-/// batched vs about 1,125 for a sentence alone).
+/// sentences in the browser, one worker: 275 sub-tokens/s batched vs 461 one by one; natively, 649
+/// padded vs 895 one by one: `scripts/bench.sh native`).
 const GPU_BATCH_TOKENS: usize = 8192;
 
 /// A word's predicted tag id and the probability the model gave it.
