@@ -34,7 +34,7 @@ struct Job {
 struct Slot {
     worker: ModelWorker,
     ready: bool,
-    /// (job id, chunk index) of the chunk it is reading.
+    /// (request id, chunk index) of the chunk it is reading.
     busy: Option<(u32, usize)>,
 }
 
@@ -102,10 +102,9 @@ impl WorkerPool {
             FromWorker::Chunk { id, entities, .. } => self.chunk_entities(index, id, entities),
             FromWorker::Finished { id, tokens, .. } => self.chunk_finished(index, id, tokens),
             FromWorker::AnnotateFailed { id, message } => {
-                let job = self.release(index, id);
-                if let Some(job_id) = job {
-                    self.state.borrow_mut().job = None;
-                    (self.on_message)(FromWorker::AnnotateFailed { id: job_id, message });
+                if self.release(index, id).is_some() {
+                    let job = self.state.borrow_mut().job.take().expect("release checked the job");
+                    (self.on_message)(FromWorker::AnnotateFailed { id: job.id, message });
                 }
             }
             _ => {}
@@ -190,22 +189,19 @@ impl WorkerPool {
         }));
     }
 
-    /// Frees worker `index`; returns the job id if `request` was its current chunk.
-    fn release(&self, index: usize, request: u32) -> Option<u32> {
+    /// Frees worker `index`; returns the chunk of the current job that `request` was reading, if any.
+    fn release(&self, index: usize, request: u32) -> Option<usize> {
         let chunk = self.current_chunk(index, request);
-        let mut state = self.state.borrow_mut();
-        if let Some(slot) = state.slots.get_mut(index) {
+        if let Some(slot) = self.state.borrow_mut().slots.get_mut(index) {
             if slot.busy.is_some_and(|(r, _)| r == request) {
                 slot.busy = None;
             }
         }
-        chunk.and(state.job.as_ref().map(|j| j.id))
+        chunk
     }
 
     fn chunk_finished(&self, index: usize, request: u32, tokens: usize) {
-        let chunk = self.current_chunk(index, request);
-        self.release(index, request);
-        if let Some(chunk) = chunk {
+        if let Some(chunk) = self.release(index, request) {
             let mut out = Vec::new();
             {
                 let mut state = self.state.borrow_mut();

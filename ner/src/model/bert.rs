@@ -24,7 +24,7 @@ pub struct Linear {
 impl Linear {
     pub fn load(w: &Weights, in_dim: usize, out_dim: usize) -> Result<Self> {
         Ok(Self {
-            weight: w.matrix(out_dim, in_dim, "weight", WEIGHT_INIT)?,
+            weight: w.tensor((out_dim, in_dim), "weight", WEIGHT_INIT)?,
             bias: w.tensor(out_dim, "bias", ZERO)?,
         })
     }

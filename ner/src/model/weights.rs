@@ -98,7 +98,9 @@ impl<'a> Weights<'a> {
         }
     }
 
-    /// A plain tensor (embeddings, norms, biases): dequantised if it was stored quantised.
+    /// A tensor in f32, dequantised if it was stored quantised (weight matrices included: candle's
+    /// f32 matmul, gemm with wasm SIMD kernels, ran a 30-word sentence 2.2× faster in the browser
+    /// than its quantised matmul, for 42 MB more memory; the file stays quantised for the download).
     /// `init` seeds a fresh variable when training builds the model from nothing.
     pub fn tensor<S: Into<Shape>>(&self, shape: S, name: &str, init: Init) -> Result<Tensor> {
         let shape = shape.into();
@@ -108,14 +110,6 @@ impl<'a> Weights<'a> {
                 Ok(weights.get(&join(prefix, name), &shape)?.dequantize(&weights.device)?)
             }
         }
-    }
-
-    /// A `(out, in)` weight matrix for `x · Wᵀ`, in f32. A quantised file's blocks are dequantised
-    /// here, once: candle's f32 matmul (gemm, with wasm SIMD kernels) ran a 30-word sentence 2.2×
-    /// faster in the browser than its quantised matmul, and faster natively too, for 42 MB more
-    /// memory. The file stays quantised, for the download.
-    pub fn matrix(&self, out_dim: usize, in_dim: usize, name: &str, init: Init) -> Result<Tensor> {
-        self.tensor((out_dim, in_dim), name, init)
     }
 }
 
