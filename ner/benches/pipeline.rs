@@ -1,8 +1,8 @@
 //! Where a sentence's time goes, natively, on the shipped model: tokenise and align, the forward
 //! pass, decoding, the whole pipeline on one typical sentence, and throughput over BC5CDR devel
 //! sentences, read one by one (the CPU default) or padded into one batch. And the choice behind
-//! the forward pass: one encoder linear layer's matmul in f32 (what inference runs, on weights
-//! dequantised at load) against candle's quantised matmuls on Q8_0 and Q4_0 blocks.
+//! the forward pass: one encoder linear layer in integers (what inference runs, on weights
+//! re-packed at load) against candle's f32 matmul and its quantised matmuls on Q8_0 and Q4_0 blocks.
 //!
 //! `cargo bench -p medlight-ner --bench pipeline` (data: `MEDLIGHT_DEVEL`, default
 //! `../shared/data/bc5cdr/devel.tsv`; model: `public/models/`).
@@ -13,6 +13,7 @@ use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use medlight_ner::align::{self, SpecialTokens};
+use medlight_ner::model::int_linear::IntLinear;
 use medlight_ner::sentences::sentences;
 use medlight_ner::tagger::frame_batch;
 use medlight_ner::{decode, Tagger};
@@ -80,6 +81,8 @@ fn bench(c: &mut Criterion) {
     let w = (Tensor::randn(0f32, 1.0, (outer, inner), &Device::Cpu).unwrap() * 0.05).unwrap();
     let mut group = c.benchmark_group(format!("linear_{rows}x{inner}x{outer}"));
     group.bench_function("f32", |b| b.iter(|| x.matmul(&w.t().unwrap()).unwrap()));
+    let int = IntLinear::new(&w.flatten_all().unwrap().to_vec1().unwrap(), vec![0.0; outer], inner, outer);
+    group.bench_function("int8", |b| b.iter(|| x.apply_op1_no_bwd(&int).unwrap()));
     for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_0] {
         let q = QMatMul::from_qtensor(QTensor::quantize(&w, dtype).unwrap()).unwrap();
         group.bench_function(format!("{dtype:?}").to_lowercase(), |b| b.iter(|| q.forward(&x).unwrap()));

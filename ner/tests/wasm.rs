@@ -1,6 +1,6 @@
 //! The core compiled to wasm32 and run in headless Chromium (`wasm-bindgen-test`): a Q8_0 model
-//! file, dequantised and run by candle's simd128 f32 kernels, agrees with the f32 model, and the
-//! tagger's offsets hold for multi-byte text.
+//! file, run by the simd128 integer kernel, agrees with the f32 model; that kernel's sums are
+//! exact, as natively; and the tagger's offsets hold for multi-byte text.
 #![cfg(target_arch = "wasm32")]
 
 use candle_core::quantized::GgmlDType;
@@ -27,6 +27,11 @@ fn q8_model_file_agrees_with_f32_in_wasm() {
     let scale = reference.iter().fold(0f32, |m, x| m.max(x.abs()));
     let worst = logits(&quantised).iter().zip(&reference).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
     assert!(worst <= 0.03 * scale, "q8 error {worst} against logit scale {scale}");
+}
+
+#[wasm_bindgen_test]
+fn int_linear_simd_kernel_gives_exact_sums() {
+    medlight_ner::testing::check_int_linear_is_exact();
 }
 
 #[wasm_bindgen_test]

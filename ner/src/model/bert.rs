@@ -3,10 +3,14 @@
 //! encoder weight) and its dropout really drops during training. Inference takes candle's fused
 //! kernels, which give the same values faster.
 
+use std::sync::Arc;
+
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::Init;
 
 use super::dropout::Dropout;
+use super::fast_ops::{FastGelu, FastSoftmax};
+use super::int_linear::IntLinear;
 use super::weights::Weights;
 use crate::{BertConfig, Error, Result};
 
@@ -16,24 +20,33 @@ const ONE: Init = Init::Const(1.0);
 
 /// A linear layer `x · Wᵀ + b` over the last dimension of any-rank input.
 #[derive(Debug, Clone)]
-pub struct Linear {
-    weight: Tensor,
-    bias: Tensor,
+pub enum Linear {
+    /// Training, GPUs, and weights stored in f32.
+    Float { weight: Tensor, bias: Tensor },
+    /// Weights stored quantised, on the CPU: integer arithmetic (see [`IntLinear`]).
+    Int(Arc<IntLinear>),
 }
 
 impl Linear {
     pub fn load(w: &Weights, in_dim: usize, out_dim: usize) -> Result<Self> {
-        Ok(Self {
-            weight: w.tensor((out_dim, in_dim), "weight", WEIGHT_INIT)?,
-            bias: w.tensor(out_dim, "bias", ZERO)?,
-        })
+        let weight = w.tensor((out_dim, in_dim), "weight", WEIGHT_INIT)?;
+        let bias = w.tensor(out_dim, "bias", ZERO)?;
+        if w.stored_quantized("weight") && w.device().is_cpu() {
+            let layer = IntLinear::new(&weight.flatten_all()?.to_vec1()?, bias.to_vec1()?, in_dim, out_dim);
+            return Ok(Self::Int(Arc::new(layer)));
+        }
+        Ok(Self::Float { weight, bias })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (weight, bias) = match self {
+            Self::Float { weight, bias } => (weight, bias),
+            Self::Int(layer) => return Ok(x.contiguous()?.apply_op1_no_bwd(layer.as_ref())?),
+        };
         let mut dims = x.dims().to_vec();
         let in_dim = dims.pop().expect("linear input has a last dimension");
         let rows: usize = dims.iter().product();
-        let y = x.reshape((rows, in_dim))?.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?;
+        let y = x.reshape((rows, in_dim))?.matmul(&weight.t()?)?.broadcast_add(bias)?;
         dims.push(y.dim(1)?);
         Ok(y.reshape(dims)?)
     }
@@ -87,8 +100,9 @@ impl Activation {
         }
     }
 
-    fn forward(self, x: &Tensor) -> Result<Tensor> {
+    fn forward(self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(match self {
+            Self::GeluErf if !train && x.device().is_cpu() => x.contiguous()?.apply_op1_no_bwd(&FastGelu)?,
             Self::GeluErf => x.gelu_erf()?,
             Self::GeluTanh => x.gelu()?,
             Self::Relu => x.relu()?,
@@ -179,6 +193,8 @@ impl Layer {
         let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?.broadcast_add(mask_bias)?;
         let probs = if train {
             candle_nn::ops::softmax(&scores, D::Minus1)?
+        } else if scores.device().is_cpu() {
+            scores.contiguous()?.apply_op1_no_bwd(&FastSoftmax)?
         } else {
             candle_nn::ops::softmax_last_dim(&scores)?
         };
@@ -188,7 +204,7 @@ impl Layer {
         let p = drop.as_deref().map_or(0.0, |d| d.hidden);
         let attended = dropout(&self.attention_out.forward(&context)?, p, drop.as_deref_mut())?;
         let x = self.attention_norm.forward(&(attended + x)?, train)?;
-        let inner = self.activation.forward(&self.intermediate.forward(&x)?)?;
+        let inner = self.activation.forward(&self.intermediate.forward(&x)?, train)?;
         let out = dropout(&self.output.forward(&inner)?, p, drop.as_deref_mut())?;
         self.output_norm.forward(&(out + x)?, train)
     }

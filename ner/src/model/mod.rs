@@ -4,7 +4,9 @@
 pub mod bert;
 pub mod classifier;
 pub mod dropout;
+pub mod fast_ops;
 pub mod init;
+pub mod int_linear;
 pub mod quantize;
 pub mod weights;
 

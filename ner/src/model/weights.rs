@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::Arc;
 
-use candle_core::quantized::{gguf_file, QTensor};
+use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Shape, Tensor};
 use candle_nn::{Init, VarBuilder};
 
@@ -98,9 +98,20 @@ impl<'a> Weights<'a> {
         }
     }
 
-    /// A tensor in f32, dequantised if it was stored quantised (weight matrices included: candle's
-    /// f32 matmul, gemm with wasm SIMD kernels, ran a 30-word sentence 2.2× faster in the browser
-    /// than its quantised matmul, for 42 MB more memory; the file stays quantised for the download).
+    /// Whether the tensor `name` is stored in quantised blocks (not f32) in a model file.
+    pub fn stored_quantized(&self, name: &str) -> bool {
+        match &self.source {
+            Source::Float(_) => false,
+            Source::Quantized { weights, prefix } => weights
+                .tensors
+                .get(&join(prefix, name))
+                .is_some_and(|t| t.dtype() != GgmlDType::F32),
+        }
+    }
+
+    /// A tensor in f32, dequantised if it was stored quantised (candle's quantised matmul ran a
+    /// 30-word sentence 2.2× slower in the browser than f32; linear layers then re-pack their
+    /// matrices for integer arithmetic, see [`super::int_linear`]).
     /// `init` seeds a fresh variable when training builds the model from nothing.
     pub fn tensor<S: Into<Shape>>(&self, shape: S, name: &str, init: Init) -> Result<Tensor> {
         let shape = shape.into();

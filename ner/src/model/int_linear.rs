@@ -1,0 +1,331 @@
+//! The linear layers of a quantised model on the CPU, in integer arithmetic: what the browser runs.
+//!
+//! Weights are int8 with one scale per output row. Each call quantises its input with one scale
+//! per row to as many bits as the i32 accumulator allows for the layer's width (13 bits for the
+//! 1536-wide FFN output, 15 for 384-wide layers), so nearly all the error is the weights'. Both are
+//! held as i16 so one wasm `i32x4.dot_i16x8` (x86 `pmaddwd`) does 8 multiply-adds, where f32 SIMD
+//! does 4 in two instructions; the weights are packed once, at load, in the order the kernel reads
+//! them, so no call repacks a matrix (candle's f32 gemm packed the transposed weight every call).
+//!
+//! Sums of integer products are exact in any order, so the portable kernel gives the same numbers
+//! as the wasm SIMD kernel: `trainer eval` natively measures the F1 the browser gets.
+
+use std::fmt;
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
+
+/// Output rows per kernel tile.
+const TILE_OUT: usize = 2;
+/// Input rows (tokens) per kernel tile. With `TILE_OUT` this keeps the tile's 8 accumulators and
+/// 6 operands within the 16 SIMD registers V8 has on x86-64.
+const TILE_IN: usize = 4;
+/// i16 lanes in one 128-bit vector: the step along the inner dimension.
+const LANES: usize = 8;
+/// Largest weight magnitude: int8.
+const WEIGHT_MAX: i32 = 127;
+
+/// `y = x · Wᵀ + b` with `W` packed as int8 values (held in i16) and per-row scales.
+pub struct IntLinear {
+    in_dim: usize,
+    out_dim: usize,
+    /// `in_dim` rounded up to whole vectors; the padding is zero in weights and inputs.
+    depth: usize,
+    /// Tile by tile of `TILE_OUT` rows, vector by vector along the depth, row by row in the tile.
+    packed: Vec<i16>,
+    /// Per output row (padded to whole tiles): real weight = packed value × scale.
+    scales: Vec<f32>,
+    bias: Vec<f32>,
+    /// Largest input magnitude after quantisation, so no i32 sum can overflow.
+    input_max: i32,
+}
+
+impl fmt::Debug for IntLinear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IntLinear({} -> {}, input ±{})", self.in_dim, self.out_dim, self.input_max)
+    }
+}
+
+impl IntLinear {
+    /// From a row-major `(out_dim, in_dim)` f32 weight and its bias.
+    pub fn new(weight: &[f32], bias: Vec<f32>, in_dim: usize, out_dim: usize) -> Self {
+        assert_eq!(weight.len(), in_dim * out_dim, "weight is out_dim × in_dim");
+        assert_eq!(bias.len(), out_dim, "one bias per output");
+        let depth = in_dim.div_ceil(LANES) * LANES;
+        let tiles = out_dim.div_ceil(TILE_OUT);
+        let mut packed = vec![0i16; tiles * TILE_OUT * depth];
+        let mut scales = vec![0f32; tiles * TILE_OUT];
+        for (o, row) in weight.chunks_exact(in_dim).enumerate() {
+            let scale = max_abs(row) / WEIGHT_MAX as f32;
+            scales[o] = scale;
+            let (tile, within) = (o / TILE_OUT, o % TILE_OUT);
+            for (k, &w) in row.iter().enumerate() {
+                let at = ((tile * depth / LANES + k / LANES) * TILE_OUT + within) * LANES + k % LANES;
+                packed[at] = quantise(w, scale);
+            }
+        }
+        // |x| ≤ input_max and |w| ≤ 127 over `depth` products must stay within i32.
+        let input_max = (i32::MAX as i64 / (depth as i64 * WEIGHT_MAX as i64)).min(i16::MAX as i64) as i32;
+        Self { in_dim, out_dim, depth, packed, scales, bias, input_max }
+    }
+
+    pub fn in_dim(&self) -> usize {
+        self.in_dim
+    }
+
+    pub fn out_dim(&self) -> usize {
+        self.out_dim
+    }
+
+    /// The largest magnitude inputs are quantised to (each row's largest input maps to it).
+    pub fn input_max(&self) -> i32 {
+        self.input_max
+    }
+
+    /// `x` is `rows × in_dim`, row-major; returns `rows × out_dim`.
+    pub fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        assert_eq!(x.len(), rows * self.in_dim, "input is rows × in_dim");
+        let (inputs, input_scales) = self.quantise_inputs(x, rows);
+        let mut y = vec![0f32; rows * self.out_dim];
+        let vectors = self.depth / LANES;
+        for (tile, weights) in self.packed.chunks_exact(TILE_OUT * self.depth).enumerate() {
+            let mut store = |first_row: usize, sums: &[[i32; TILE_OUT]]| {
+                for (r, row_sums) in (first_row..).zip(sums) {
+                    for (o, &sum) in (tile * TILE_OUT..self.out_dim).zip(row_sums) {
+                        y[r * self.out_dim + o] = sum as f32 * (input_scales[r] * self.scales[o]) + self.bias[o];
+                    }
+                }
+            };
+            let mut first = 0;
+            // Whole tiles of rows, then the last few rows with a kernel of their size (no padding).
+            for rows_in in inputs.chunks_exact(TILE_IN * self.depth) {
+                store(first, &kernel::<TILE_IN>(rows_in, weights, vectors));
+                first += TILE_IN;
+            }
+            let rest = &inputs[first * self.depth..];
+            match rows - first {
+                0 => {}
+                1 => store(first, &kernel::<1>(rest, weights, vectors)),
+                2 => store(first, &kernel::<2>(rest, weights, vectors)),
+                3 => store(first, &kernel::<3>(rest, weights, vectors)),
+                _ => unreachable!("fewer rows than a tile remain"),
+            }
+        }
+        y
+    }
+
+    /// Rows padded to `depth`, with their scales.
+    fn quantise_inputs(&self, x: &[f32], rows: usize) -> (Vec<i16>, Vec<f32>) {
+        let mut q = vec![0i16; rows * self.depth];
+        let mut scales = vec![0f32; rows];
+        for (r, row) in x.chunks_exact(self.in_dim).enumerate() {
+            let scale = max_abs(row) / self.input_max as f32;
+            scales[r] = scale;
+            for (dst, &v) in q[r * self.depth..].iter_mut().zip(row) {
+                *dst = quantise(v, scale);
+            }
+        }
+        (q, scales)
+    }
+}
+
+fn max_abs(xs: &[f32]) -> f32 {
+    xs.iter().fold(0f32, |m, v| m.max(v.abs()))
+}
+
+/// `v / scale` rounded to the nearest integer (ties to even); 0 when the whole row is 0.
+fn quantise(v: f32, scale: f32) -> i16 {
+    if scale == 0.0 {
+        return 0;
+    }
+    // Adding and taking away 1.5·2²³ rounds |x| < 2²² in plain IEEE arithmetic, the same on every
+    // target (`f32::round` is a libm call natively: 4 % of a forward pass).
+    const ROUND: f32 = 12_582_912.0;
+    ((v / scale + ROUND) - ROUND) as i16
+}
+
+/// Integer dot products of a tile: `ROWS` (≤ `TILE_IN`) input rows, each `vectors × LANES` long,
+/// consecutive, against `TILE_OUT` packed weight rows.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn kernel<const ROWS: usize>(inputs: &[i16], weights: &[i16], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+    use core::arch::wasm32::*;
+    let depth = vectors * LANES;
+    assert!(inputs.len() >= ROWS * depth && weights.len() >= TILE_OUT * depth);
+    let load = |s: &[i16], at: usize| -> v128 {
+        // SAFETY: `at + LANES <= s.len()` by the assertion above; v128_load allows unaligned reads.
+        unsafe { v128_load(s.as_ptr().add(at) as *const v128) }
+    };
+    let mut acc = [[i32x4_splat(0); TILE_OUT]; ROWS];
+    for v in 0..vectors {
+        let w: [v128; TILE_OUT] = std::array::from_fn(|j| load(weights, (v * TILE_OUT + j) * LANES));
+        for (i, acc_row) in acc.iter_mut().enumerate() {
+            let x = load(inputs, i * depth + v * LANES);
+            for (a, &wj) in acc_row.iter_mut().zip(&w) {
+                *a = i32x4_add(*a, i32x4_dot_i16x8(x, wj));
+            }
+        }
+    }
+    acc.map(|row| {
+        row.map(|a| {
+            i32x4_extract_lane::<0>(a)
+                + i32x4_extract_lane::<1>(a)
+                + i32x4_extract_lane::<2>(a)
+                + i32x4_extract_lane::<3>(a)
+        })
+    })
+}
+
+/// The same kernel with x86-64's SSE2 (`pmaddwd`), which every x86-64 CPU has.
+#[cfg(target_arch = "x86_64")]
+fn kernel<const ROWS: usize>(inputs: &[i16], weights: &[i16], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+    use std::arch::x86_64::*;
+    let depth = vectors * LANES;
+    assert!(inputs.len() >= ROWS * depth && weights.len() >= TILE_OUT * depth);
+    // SAFETY: SSE2 is part of x86-64; every load reads LANES i16 within the lengths asserted above.
+    unsafe {
+        let load = |s: &[i16], at: usize| _mm_loadu_si128(s.as_ptr().add(at) as *const __m128i);
+        let mut acc = [[_mm_setzero_si128(); TILE_OUT]; ROWS];
+        for v in 0..vectors {
+            let w: [__m128i; TILE_OUT] = std::array::from_fn(|j| load(weights, (v * TILE_OUT + j) * LANES));
+            for (i, acc_row) in acc.iter_mut().enumerate() {
+                let x = load(inputs, i * depth + v * LANES);
+                for (a, &wj) in acc_row.iter_mut().zip(&w) {
+                    *a = _mm_add_epi32(*a, _mm_madd_epi16(x, wj));
+                }
+            }
+        }
+        acc.map(|row| {
+            row.map(|a| {
+                let mut lanes = [0i32; 4];
+                _mm_storeu_si128(lanes.as_mut_ptr() as *mut __m128i, a);
+                lanes.iter().sum()
+            })
+        })
+    }
+}
+
+#[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64")))]
+fn kernel<const ROWS: usize>(inputs: &[i16], weights: &[i16], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+    portable_kernel::<ROWS>(inputs, weights, vectors)
+}
+
+/// The same sums in portable code (other CPUs): per-lane accumulators, as in the SIMD
+/// kernels, so LLVM can vectorise the lane loop.
+#[cfg(any(test, not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64"))))]
+fn portable_kernel<const ROWS: usize>(inputs: &[i16], weights: &[i16], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+    let depth = vectors * LANES;
+    let inputs = &inputs[..ROWS * depth];
+    let weights = &weights[..TILE_OUT * depth];
+    let mut acc = [[[0i32; LANES]; TILE_OUT]; ROWS];
+    for v in 0..vectors {
+        let w: [&[i16]; TILE_OUT] = std::array::from_fn(|j| &weights[(v * TILE_OUT + j) * LANES..][..LANES]);
+        for (i, acc_row) in acc.iter_mut().enumerate() {
+            let x = &inputs[i * depth + v * LANES..][..LANES];
+            for (a, wj) in acc_row.iter_mut().zip(&w) {
+                for l in 0..LANES {
+                    a[l] += x[l] as i32 * wj[l] as i32;
+                }
+            }
+        }
+    }
+    acc.map(|row| row.map(|a| a.iter().sum()))
+}
+
+/// As a candle op on f32 CPU tensors of any rank whose last dimension is `in_dim`.
+impl CustomOp1 for IntLinear {
+    fn name(&self) -> &'static str {
+        "int-linear"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let CpuStorage::F32(data) = storage else {
+            candle_core::bail!("int-linear takes f32 input")
+        };
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("int-linear takes a contiguous input")
+        };
+        let mut dims = layout.shape().dims().to_vec();
+        if dims.last() != Some(&self.in_dim) {
+            candle_core::bail!("int-linear expects last dimension {}, got shape {dims:?}", self.in_dim)
+        }
+        let rows = (end - start) / self.in_dim;
+        let y = self.forward(&data[start..end], rows);
+        *dims.last_mut().expect("checked above") = self.out_dim;
+        Ok((CpuStorage::F32(y), Shape::from(dims)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(w: &[f32], b: &[f32], x: &[f32], rows: usize, in_dim: usize, out_dim: usize) -> Vec<f32> {
+        let mut y = vec![0f32; rows * out_dim];
+        for r in 0..rows {
+            for o in 0..out_dim {
+                let dot: f32 = (0..in_dim).map(|k| x[r * in_dim + k] * w[o * in_dim + k]).sum();
+                y[r * out_dim + o] = dot + b[o];
+            }
+        }
+        y
+    }
+
+    /// Deterministic values in [-1, 1) with a few large ones, like activations.
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        (0..n)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                let v = (s as f32 / u32::MAX as f32) * 2.0 - 1.0;
+                if i % 97 == 0 { v * 8.0 } else { v }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_float_matmul_within_quantisation_error_for_ragged_shapes() {
+        // Rows, inputs and outputs that fill no tile or vector exactly.
+        for (rows, in_dim, out_dim) in [(1, 3, 1), (5, 13, 7), (38, 384, 1536), (9, 1536, 5)] {
+            let w = values(in_dim * out_dim, 1);
+            let b = values(out_dim, 2);
+            let x = values(rows * in_dim, 3);
+            let got = IntLinear::new(&w, b.clone(), in_dim, out_dim).forward(&x, rows);
+            let want = reference(&w, &b, &x, rows, in_dim, out_dim);
+            let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let worst = got.iter().zip(&want).fold(0f32, |m, (g, w)| m.max((g - w).abs()));
+            // int8 weights: about 0.4 % of a row's largest weight per product; far below a sign flip.
+            assert!(worst <= 0.02 * scale, "{rows}×{in_dim}→{out_dim}: error {worst} of scale {scale}");
+            assert_eq!(got.len(), rows * out_dim);
+        }
+    }
+
+    #[test]
+    fn simd_and_portable_kernels_agree() {
+        let vectors = 48;
+        let inputs: Vec<i16> = values(TILE_IN * vectors * LANES, 4).iter().map(|v| (v * 4000.0) as i16).collect();
+        let weights: Vec<i16> = values(TILE_OUT * vectors * LANES, 5).iter().map(|v| (v * 15.0) as i16).collect();
+        assert_eq!(kernel::<TILE_IN>(&inputs, &weights, vectors), portable_kernel::<TILE_IN>(&inputs, &weights, vectors));
+        assert_eq!(kernel::<3>(&inputs, &weights, vectors), portable_kernel::<3>(&inputs, &weights, vectors));
+    }
+
+    #[test]
+    fn kernel_sums_are_exact() {
+        crate::testing::check_int_linear_is_exact();
+    }
+
+    #[test]
+    fn zero_rows_and_largest_inputs_stay_exact_and_finite() {
+        let (in_dim, out_dim) = (1536, 3);
+        let w = vec![1.0f32; in_dim * out_dim];
+        let layer = IntLinear::new(&w, vec![0.5; out_dim], in_dim, out_dim);
+        // A zero row gives the bias; a row of equal extremes sums without overflow.
+        let mut x = vec![0f32; in_dim];
+        x.extend(vec![-1000.0f32; in_dim]);
+        let y = layer.forward(&x, 2);
+        assert_eq!(&y[..3], &[0.5, 0.5, 0.5]);
+        for v in &y[3..] {
+            assert!((v - (-1000.0 * in_dim as f32 + 0.5)).abs() < 1.0, "{v}");
+        }
+    }
+}
