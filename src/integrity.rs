@@ -4,12 +4,21 @@
 use sha2::{Digest, Sha256};
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex, the form `build.rs` records digests in.
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Fails, naming the file and both digests, unless `bytes` hash to `expected`.
 pub fn verify(url: &str, bytes: &[u8], expected: &str) -> Result<(), String> {
-    let actual = sha256_hex(bytes);
+    verify_digest(url, &sha256_hex(bytes), expected)
+}
+
+/// [`verify`] for a digest computed elsewhere (the browser's Web Crypto, in the worker).
+pub fn verify_digest(url: &str, actual: &str, expected: &str) -> Result<(), String> {
     if actual == expected {
         Ok(())
     } else {
