@@ -13,14 +13,16 @@ window.loadToReady = async () => {
  * sub-tokens the system read ([CLS]/[SEP] excluded), the unit of throughput. */
 window.latencies = async (sentences) => {
   const ms = [];
+  const insideMs = [];
   let tokens = 0;
   for (const text of sentences) {
     const t0 = performance.now();
     const found = await system.annotate(text);
     ms.push(performance.now() - t0);
+    if (found.insideMs !== undefined) insideMs.push(found.insideMs);
     tokens += found.tokens ?? 0;
   }
-  return { ms, tokens: system.countTokens ? system.countTokens(sentences) : tokens };
+  return { ms, insideMs, tokens: system.countTokens ? system.countTokens(sentences) : tokens };
 };
 
 /** Throughput over a long document given as chunks (each a few sentences, one per line), spread over

@@ -77,7 +77,7 @@ pub fn gguf_bytes(
 /// Run natively and in wasm, it shows that both kernels compute the same numbers.
 pub fn check_int_linear_is_exact() {
     use crate::model::int_linear::IntLinear;
-    for (rows, in_dim, out_dim) in [(1, 5, 3), (7, 384, 9), (5, 1536, 4)] {
+    for (rows, in_dim, out_dim) in [(1, 5, 3), (7, 384, 9), (5, 1536, 4), (70, 24, 3)] {
         let small = |i: usize, range: i64| ((i * 7919 + 13) % (2 * range as usize + 1)) as i64 - range;
         let mut w: Vec<i64> = (0..in_dim * out_dim).map(|i| small(i, 20)).collect();
         for o in 0..out_dim {

@@ -19,6 +19,9 @@ const TILE_OUT: usize = 2;
 /// Input rows (tokens) per kernel tile. With `TILE_OUT` this keeps the tile's 8 accumulators and
 /// 6 operands within the 16 SIMD registers V8 has on x86-64.
 const TILE_IN: usize = 4;
+/// Input rows per cache block: 64 rows of the widest layer (1536) are 192 KB of i16; a typical
+/// sentence (≤ 64 sub-tokens) is one block, so the weights stream through once.
+const ROW_BLOCK: usize = 64;
 /// i16 lanes in one 128-bit vector: the step along the inner dimension.
 const LANES: usize = 8;
 /// Largest weight magnitude: int8.
@@ -87,27 +90,34 @@ impl IntLinear {
         let (inputs, input_scales) = self.quantise_inputs(x, rows);
         let mut y = vec![0f32; rows * self.out_dim];
         let vectors = self.depth / LANES;
-        for (tile, weights) in self.packed.chunks_exact(TILE_OUT * self.depth).enumerate() {
-            let mut store = |first_row: usize, sums: &[[i32; TILE_OUT]]| {
-                for (r, row_sums) in (first_row..).zip(sums) {
-                    for (o, &sum) in (tile * TILE_OUT..self.out_dim).zip(row_sums) {
-                        y[r * self.out_dim + o] = sum as f32 * (input_scales[r] * self.scales[o]) + self.bias[o];
+        // Blocks of rows small enough to stay in cache while every weight tile passes over them
+        // (natively, a padded batch of 64 sentences read 271 sub-tokens/s when every tile swept all
+        // rows, 362 with blocks).
+        for block_start in (0..rows).step_by(ROW_BLOCK) {
+            let block_rows = ROW_BLOCK.min(rows - block_start);
+            let block = &inputs[block_start * self.depth..(block_start + block_rows) * self.depth];
+            for (tile, weights) in self.packed.chunks_exact(TILE_OUT * self.depth).enumerate() {
+                let mut store = |first_row: usize, sums: &[[i32; TILE_OUT]]| {
+                    for (r, row_sums) in (block_start + first_row..).zip(sums) {
+                        for (o, &sum) in (tile * TILE_OUT..self.out_dim).zip(row_sums) {
+                            y[r * self.out_dim + o] = sum as f32 * (input_scales[r] * self.scales[o]) + self.bias[o];
+                        }
                     }
+                };
+                let mut first = 0;
+                // Whole tiles of rows, then the last few rows with a kernel of their size (no padding).
+                for rows_in in block.chunks_exact(TILE_IN * self.depth) {
+                    store(first, &kernel::<TILE_IN>(rows_in, weights, vectors));
+                    first += TILE_IN;
                 }
-            };
-            let mut first = 0;
-            // Whole tiles of rows, then the last few rows with a kernel of their size (no padding).
-            for rows_in in inputs.chunks_exact(TILE_IN * self.depth) {
-                store(first, &kernel::<TILE_IN>(rows_in, weights, vectors));
-                first += TILE_IN;
-            }
-            let rest = &inputs[first * self.depth..];
-            match rows - first {
-                0 => {}
-                1 => store(first, &kernel::<1>(rest, weights, vectors)),
-                2 => store(first, &kernel::<2>(rest, weights, vectors)),
-                3 => store(first, &kernel::<3>(rest, weights, vectors)),
-                _ => unreachable!("fewer rows than a tile remain"),
+                let rest = &block[first * self.depth..];
+                match block_rows - first {
+                    0 => {}
+                    1 => store(first, &kernel::<1>(rest, weights, vectors)),
+                    2 => store(first, &kernel::<2>(rest, weights, vectors)),
+                    3 => store(first, &kernel::<3>(rest, weights, vectors)),
+                    _ => unreachable!("fewer rows than a tile remain"),
+                }
             }
         }
         y
@@ -286,7 +296,7 @@ mod tests {
     #[test]
     fn matches_float_matmul_within_quantisation_error_for_ragged_shapes() {
         // Rows, inputs and outputs that fill no tile or vector exactly.
-        for (rows, in_dim, out_dim) in [(1, 3, 1), (5, 13, 7), (38, 384, 1536), (9, 1536, 5)] {
+        for (rows, in_dim, out_dim) in [(1, 3, 1), (5, 13, 7), (38, 384, 1536), (9, 1536, 5), (139, 40, 6)] {
             let w = values(in_dim * out_dim, 1);
             let b = values(out_dim, 2);
             let x = values(rows * in_dim, 3);
