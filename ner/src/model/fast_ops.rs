@@ -6,6 +6,8 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
 
+use super::contiguous_f32;
+
 /// `erf(x)` for f32 as the rational function `x·P(x²)/Q(x²)` on [-4, 4] (erf is ±1 in f32 beyond),
 /// with the coefficients of Eigen's and XLA's `fast_erf`.
 fn erf(x: f32) -> f32 {
@@ -52,11 +54,7 @@ impl CustomOp1 for FastGelu {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else { candle_core::bail!("fast-gelu takes f32 input") };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("fast-gelu takes a contiguous input")
-        };
-        let y = data[start..end].iter().map(|&x| gelu(x)).collect();
+        let y = contiguous_f32(self.name(), storage, layout)?.iter().map(|&x| gelu(x)).collect();
         Ok((CpuStorage::F32(y), layout.shape().clone()))
     }
 }
@@ -70,12 +68,8 @@ impl CustomOp1 for FastSoftmax {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else { candle_core::bail!("fast-softmax takes f32 input") };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("fast-softmax takes a contiguous input")
-        };
         let width = layout.shape().dims().last().copied().unwrap_or(1).max(1);
-        let mut y = data[start..end].to_vec();
+        let mut y = contiguous_f32(self.name(), storage, layout)?.to_vec();
         for row in y.chunks_exact_mut(width) {
             let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
             row.iter_mut().for_each(|v| *v = exp_nonpositive(*v - max));

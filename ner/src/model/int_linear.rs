@@ -14,6 +14,8 @@ use std::fmt;
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
 
+use super::contiguous_f32;
+
 /// Output rows per kernel tile.
 const TILE_OUT: usize = 2;
 /// Input rows (tokens) per kernel tile. With `TILE_OUT` this keeps the tile's 8 accumulators and
@@ -247,18 +249,12 @@ impl CustomOp1 for IntLinear {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("int-linear takes f32 input")
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("int-linear takes a contiguous input")
-        };
+        let x = contiguous_f32(self.name(), storage, layout)?;
         let mut dims = layout.shape().dims().to_vec();
         if dims.last() != Some(&self.in_dim) {
             candle_core::bail!("int-linear expects last dimension {}, got shape {dims:?}", self.in_dim)
         }
-        let rows = (end - start) / self.in_dim;
-        let y = self.forward(&data[start..end], rows);
+        let y = self.forward(x, x.len() / self.in_dim);
         *dims.last_mut().expect("checked above") = self.out_dim;
         Ok((CpuStorage::F32(y), Shape::from(dims)))
     }

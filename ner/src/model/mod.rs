@@ -13,3 +13,14 @@ pub mod weights;
 pub use classifier::TokenClassifier;
 pub use dropout::Dropout;
 pub use weights::{QuantizedWeights, Weights};
+
+/// The f32 data of a contiguous CPU tensor, for the inference ops written as candle custom ops.
+fn contiguous_f32<'a>(
+    op: &str,
+    storage: &'a candle_core::CpuStorage,
+    layout: &candle_core::Layout,
+) -> candle_core::Result<&'a [f32]> {
+    let candle_core::CpuStorage::F32(data) = storage else { candle_core::bail!("{op} takes f32 input") };
+    let Some((start, end)) = layout.contiguous_offsets() else { candle_core::bail!("{op} takes a contiguous input") };
+    Ok(&data[start..end])
+}
