@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
+use candle_core::quantized::QTensor;
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::Init;
 
@@ -110,9 +112,50 @@ impl Activation {
     }
 }
 
+/// The word-embedding table: a tensor (training, f32 files), or kept in its quantised blocks on the
+/// CPU, where only the looked-up rows are dequantised (the whole Q4_0 table in f32 took 47 MB per
+/// worker and its dequantisation was part of every load).
+#[derive(Clone)]
+enum WordTable {
+    Dense(Tensor),
+    Blocks(Arc<QTensor>),
+}
+
+impl WordTable {
+    fn hidden(&self) -> Result<usize> {
+        Ok(match self {
+            Self::Dense(t) => t.dim(1)?,
+            Self::Blocks(q) => q.shape().dims()[1],
+        })
+    }
+
+    /// Rows `ids` (any shape, flattened) as a `(ids, hidden)` f32 tensor.
+    fn rows(&self, ids: &Tensor) -> Result<Tensor> {
+        let ids = ids.flatten_all()?;
+        let table = match self {
+            Self::Dense(t) => return Ok(t.index_select(&ids, 0)?),
+            Self::Blocks(q) => q,
+        };
+        let (vocab, hidden) = table.shape().dims2()?;
+        let dtype = table.dtype();
+        let row_bytes = hidden / dtype.block_size() * dtype.type_size();
+        let data = table.data()?;
+        let mut picked = Vec::with_capacity(ids.dim(0)? * row_bytes);
+        for id in ids.to_vec1::<u32>()? {
+            let id = id as usize;
+            if id >= vocab {
+                return Err(Error::ModelFile(format!("token id {id} is outside the vocabulary of {vocab}")));
+            }
+            picked.extend_from_slice(&data[id * row_bytes..(id + 1) * row_bytes]);
+        }
+        let rows = qtensor_from_ggml(dtype, &picked, vec![picked.len() / row_bytes, hidden], &Device::Cpu)?;
+        Ok(rows.dequantize(&Device::Cpu)?)
+    }
+}
+
 #[derive(Clone)]
 struct Embeddings {
-    word: Tensor,
+    word: WordTable,
     position: Tensor,
     token_type: Tensor,
     norm: LayerNorm,
@@ -120,8 +163,14 @@ struct Embeddings {
 
 impl Embeddings {
     fn load(w: &Weights, c: &BertConfig) -> Result<Self> {
+        let words = w.pp("word_embeddings");
+        let shape = (c.vocab_size, c.hidden_size);
+        let word = match words.blocks(shape, "weight")? {
+            Some(blocks) if w.device().is_cpu() => WordTable::Blocks(blocks),
+            _ => WordTable::Dense(words.tensor(shape, "weight", WEIGHT_INIT)?),
+        };
         Ok(Self {
-            word: w.pp("word_embeddings").tensor((c.vocab_size, c.hidden_size), "weight", WEIGHT_INIT)?,
+            word,
             position: w
                 .pp("position_embeddings")
                 .tensor((c.max_position_embeddings, c.hidden_size), "weight", WEIGHT_INIT)?,
@@ -134,8 +183,8 @@ impl Embeddings {
 
     fn forward(&self, ids: &Tensor, mut drop: Option<&mut Dropout>) -> Result<Tensor> {
         let (batch, len) = ids.dims2()?;
-        let hidden = self.word.dim(1)?;
-        let words = self.word.index_select(&ids.flatten_all()?, 0)?.reshape((batch, len, hidden))?;
+        let hidden = self.word.hidden()?;
+        let words = self.word.rows(ids)?.reshape((batch, len, hidden))?;
         let positions = self.position.narrow(0, 0, len)?;
         // Single-segment input: every token has type 0.
         let token_type = self.token_type.narrow(0, 0, 1)?;
@@ -238,7 +287,9 @@ impl BertEncoder {
     /// Stops training the word embeddings: they then get no gradient (saving the backward pass
     /// into a vocabulary-sized matrix) and keep their pretrained values.
     pub fn freeze_word_embeddings(&mut self) {
-        self.embeddings.word = self.embeddings.word.detach();
+        if let WordTable::Dense(table) = &self.embeddings.word {
+            self.embeddings.word = WordTable::Dense(table.detach());
+        }
     }
 
     /// `ids` and `mask` are `(batch, len)` u32; returns `(batch, len, hidden)`.
@@ -251,5 +302,33 @@ impl BertEncoder {
             x = layer.forward(&x, &mask_bias, drop.as_deref_mut())?;
         }
         Ok(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::quantized::GgmlDType;
+
+    use super::*;
+    use crate::model::QuantizedWeights;
+    use crate::testing::{gguf_bytes, tiny_classifier};
+
+    #[test]
+    fn quantised_word_rows_equal_the_dequantised_table() {
+        let (varmap, model) = tiny_classifier(5).unwrap();
+        for dtype in [GgmlDType::Q4_0, GgmlDType::Q8_0] {
+            let bytes = gguf_bytes(&varmap, &model.config, dtype).unwrap();
+            let weights = QuantizedWeights::from_gguf(&bytes, &Device::Cpu).unwrap();
+            let w = Weights::quantized(&weights).pp("bert").pp("embeddings").pp("word_embeddings");
+            let shape = (model.config.vocab_size, model.config.hidden_size);
+            let blocks = WordTable::Blocks(w.blocks(shape, "weight").unwrap().expect("stored in blocks"));
+            let dense = WordTable::Dense(w.tensor(shape, "weight", ZERO).unwrap());
+            let ids = Tensor::new(&[[3u32, 0, 7], [35, 7, 1]], &Device::Cpu).unwrap();
+            let a: Vec<f32> = blocks.rows(&ids).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let b: Vec<f32> = dense.rows(&ids).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            assert_eq!(a, b, "{dtype:?}");
+            let outside = Tensor::new(&[99u32], &Device::Cpu).unwrap();
+            assert!(blocks.rows(&outside).unwrap_err().to_string().contains("outside the vocabulary"));
+        }
     }
 }

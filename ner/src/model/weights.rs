@@ -98,6 +98,17 @@ impl<'a> Weights<'a> {
         }
     }
 
+    /// The tensor `name` in its quantised blocks, if a model file stores it so (not in f32).
+    pub fn blocks<S: Into<Shape>>(&self, shape: S, name: &str) -> Result<Option<Arc<QTensor>>> {
+        match &self.source {
+            Source::Float(_) => Ok(None),
+            Source::Quantized { weights, prefix } => {
+                let tensor = weights.get(&join(prefix, name), &shape.into())?;
+                Ok((tensor.dtype() != GgmlDType::F32).then(|| tensor.clone()))
+            }
+        }
+    }
+
     /// Whether the tensor `name` is stored in quantised blocks (not f32) in a model file.
     pub fn stored_quantized(&self, name: &str) -> bool {
         match &self.source {
