@@ -54,17 +54,21 @@ async fn read_body(
 /// where the wasm `sha2` took 1 s while the worker's code was still baseline-compiled); by `sha2`
 /// where it has none (`crypto.subtle` exists only in secure contexts: https or localhost).
 async fn sha256(bytes: &[u8]) -> String {
-    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
-    let Some(subtle) = scope.crypto().ok().map(|c| c.subtle()).filter(|s| !s.is_undefined()) else {
-        return sha256_hex(bytes);
-    };
-    match subtle.digest_with_str_and_u8_array("SHA-256", bytes) {
-        Ok(promise) => match JsFuture::from(promise).await {
-            Ok(digest) => hex(&Uint8Array::new(&digest).to_vec()),
-            Err(_) => sha256_hex(bytes),
-        },
-        Err(_) => sha256_hex(bytes),
+    match web_crypto_sha256(bytes).await {
+        Some(digest) => digest,
+        None => sha256_hex(bytes),
     }
+}
+
+/// `None` where there is no `crypto.subtle` or its digest fails.
+async fn web_crypto_sha256(bytes: &[u8]) -> Option<String> {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    let subtle = scope.crypto().ok()?.subtle();
+    if subtle.is_undefined() {
+        return None;
+    }
+    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", bytes).ok()?).await.ok()?;
+    Some(hex(&Uint8Array::new(&digest).to_vec()))
 }
 
 /// Verifies `bytes`; a file that fails is also dropped from the offline cache, so that a retry

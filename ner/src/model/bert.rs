@@ -31,13 +31,14 @@ pub enum Linear {
 
 impl Linear {
     pub fn load(w: &Weights, in_dim: usize, out_dim: usize) -> Result<Self> {
-        let weight = w.tensor((out_dim, in_dim), "weight", WEIGHT_INIT)?;
         let bias = w.tensor(out_dim, "bias", ZERO)?;
-        if w.stored_quantized("weight") && w.device().is_cpu() {
-            let layer = IntLinear::new(&weight.flatten_all()?.to_vec1()?, bias.to_vec1()?, in_dim, out_dim);
-            return Ok(Self::Int(Arc::new(layer)));
+        match w.blocks((out_dim, in_dim), "weight")? {
+            Some(blocks) if w.device().is_cpu() => {
+                let weight = blocks.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1()?;
+                Ok(Self::Int(Arc::new(IntLinear::new(&weight, bias.to_vec1()?, in_dim, out_dim))))
+            }
+            _ => Ok(Self::Float { weight: w.tensor((out_dim, in_dim), "weight", WEIGHT_INIT)?, bias }),
         }
-        Ok(Self::Float { weight, bias })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {

@@ -74,14 +74,6 @@ impl IntLinear {
         Self { in_dim, out_dim, depth, packed, scales, bias, input_max }
     }
 
-    pub fn in_dim(&self) -> usize {
-        self.in_dim
-    }
-
-    pub fn out_dim(&self) -> usize {
-        self.out_dim
-    }
-
     /// The largest magnitude inputs are quantised to (each row's largest input maps to it).
     pub fn input_max(&self) -> i32 {
         self.input_max

@@ -109,17 +109,6 @@ impl<'a> Weights<'a> {
         }
     }
 
-    /// Whether the tensor `name` is stored in quantised blocks (not f32) in a model file.
-    pub fn stored_quantized(&self, name: &str) -> bool {
-        match &self.source {
-            Source::Float(_) => false,
-            Source::Quantized { weights, prefix } => weights
-                .tensors
-                .get(&join(prefix, name))
-                .is_some_and(|t| t.dtype() != GgmlDType::F32),
-        }
-    }
-
     /// A tensor in f32, dequantised if it was stored quantised (candle's quantised matmul ran a
     /// 30-word sentence 2.2× slower in the browser than f32; linear layers then re-pack their
     /// matrices for integer arithmetic, see [`super::int_linear`]).
