@@ -3,6 +3,8 @@
 #   scripts/bench.sh native [-- args]    criterion on the core (ner/benches/pipeline.rs)
 #   scripts/bench.sh browser [args...]   Medlight vs the transformers.js peer in headless Chromium
 #                                        (bench/browser.mjs; args e.g. --limit 500)
+#   scripts/bench.sh gpu [args...]       Medlight's trainer vs the Hugging Face Trainer on one CUDA GPU,
+#                                        same base, data and settings (bench/gpu/; args below)
 # The browser bench builds the app, installs the peer (npm, no install scripts: only its web
 # files are used) and exports the shipped model to ONNX int8 for it (Python: onnx, onnxruntime).
 set -euo pipefail
@@ -28,8 +30,48 @@ browser)
   mkdir -p bench/results
   exec node bench/browser.mjs --json bench/results/browser.json "$@"
   ;;
+gpu)
+  # --epochs N (6) --precisions f32,bf16 --systems ours,hf; env: MEDLIGHT_TRAINER (a trainer built with
+  # --features cuda; default: build one), MEDLIGHT_BASE, MEDLIGHT_DATA, MEDLIGHT_BENCH_OUT.
+  epochs=6 precisions=f32,bf16 systems=ours,hf
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+    --epochs) epochs=$2; shift 2 ;;
+    --precisions) precisions=$2; shift 2 ;;
+    --systems) systems=$2; shift 2 ;;
+    *) echo "scripts/bench.sh gpu: unknown option $1" >&2; exit 2 ;;
+    esac
+  done
+  trainer=${MEDLIGHT_TRAINER:-}
+  if [[ -z $trainer ]]; then
+    cargo build --release -p trainer --features cuda >&2
+    trainer=target/release/trainer
+  fi
+  base=${MEDLIGHT_BASE:-models/base/all-MiniLM-L6-v2}
+  data=${MEDLIGHT_DATA:-../shared/data/bc5cdr}
+  out=${MEDLIGHT_BENCH_OUT:-bench/results/gpu}
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >&2
+  # The same settings for both: the trainer's defaults, spelled out.
+  common=(--epochs "$epochs" --batch-size 16 --lr 1e-4 --warmup 0.1 --weight-decay 0.01 --clip 1.0 --seed 42)
+  for precision in ${precisions//,/ }; do
+    for system in ${systems//,/ }; do
+      run=$out/$system-$precision
+      rm -rf "$run" && mkdir -p "$run"
+      start=$(date +%s.%N)
+      if [[ $system == ours ]]; then
+        "$trainer" train --device cuda --data "$data" --base "$base" --out "$run" --precision "$precision" \
+          "${common[@]}" 2>&1 | tee "$run/log.txt" || echo "$run failed" >&2
+      else
+        python3 bench/gpu/hf_reference.py --data "$data" --base "$base" --out "$run" --precision "$precision" \
+          "${common[@]}" 2>&1 | tee "$run/log.txt" || echo "$run failed" >&2
+      fi
+      python3 -c "print($(date +%s.%N) - $start)" > "$run/wall.txt"
+    done
+  done
+  exec python3 bench/gpu/report.py "$out"
+  ;;
 *)
-  echo "usage: scripts/bench.sh native | browser [--limit N] [--systems ours,peer]" >&2
+  echo "usage: scripts/bench.sh native | browser [--limit N] [--systems ours,peer] | gpu [--epochs N] [--precisions f32,bf16] [--systems ours,hf]" >&2
   exit 2
   ;;
 esac

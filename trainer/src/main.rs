@@ -103,6 +103,9 @@ struct TrainArgs {
     seed: u64,
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceChoice,
+    /// Matrix-product precision while training (bf16: mixed precision, f32 master weights)
+    #[arg(long, value_enum, default_value = "f32")]
+    precision: train::Precision,
     /// Block format of the quantised model file (q8_0, q5_0, q5_1, q4_0, q4_1)
     #[arg(long, default_value = "q8_0")]
     quant: String,
@@ -219,6 +222,7 @@ fn train(args: TrainArgs) -> Result<()> {
         seed: args.seed,
         max_train_sentences: args.max_train_sentences,
         max_devel_sentences: args.max_devel_sentences,
+        precision: args.precision,
     };
     medlight_ner::model::quantize::parse_dtype(&args.quant)?;
     medlight_ner::model::quantize::parse_dtype(&args.word_embeddings_quant)?;

@@ -39,6 +39,30 @@ pub struct Settings {
     pub seed: u64,
     pub max_train_sentences: Option<usize>,
     pub max_devel_sentences: Option<usize>,
+    /// Absent in checkpoints written before the option existed: those trained in f32.
+    #[serde(default)]
+    pub precision: Precision,
+}
+
+/// The dtype of the encoder's matrix products during training.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Everything in f32.
+    #[default]
+    F32,
+    /// Mixed precision: matrix products in bf16 (tensor cores on a GPU), f32 master weights,
+    /// layer norms, softmax and loss.
+    Bf16,
+}
+
+impl Precision {
+    pub fn dtype(self) -> DType {
+        match self {
+            Self::F32 => DType::F32,
+            Self::Bf16 => DType::BF16,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,7 +70,11 @@ pub struct EpochRecord {
     pub epoch: usize,
     pub train_loss: f64,
     pub devel: Report,
+    /// Training and devel evaluation.
     pub seconds: f64,
+    /// Training steps alone (absent in checkpoints written before it was recorded).
+    #[serde(default)]
+    pub train_seconds: f64,
     pub tokens_per_second: f64,
 }
 
@@ -130,6 +158,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
 
     let varmap = VarMap::new();
     let mut model = TokenClassifier::trainable(&varmap, &config, device)?;
+    model.set_compute_dtype(settings.precision.dtype());
     init::seed_variables(&varmap, settings.seed)?;
     if !settings.from_scratch {
         let report = init::load_pretrained(&varmap, &base.join("model.safetensors"), device)?;
@@ -212,10 +241,11 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             train_loss: loss_sum / plan.len() as f64,
             tokens_per_second: tokens as f64 / train_seconds,
             seconds: started.elapsed().as_secs_f64(),
+            train_seconds,
             devel: report.clone(),
         };
         eprintln!(
-            "epoch {epoch}/{}: loss {:.4}, devel P {:.2} R {:.2} F1 {:.2} ({}), {:.0} tok/s, {:.0} s",
+            "epoch {epoch}/{}: loss {:.4}, devel P {:.2} R {:.2} F1 {:.2} ({}), {:.0} tok/s, {:.1} s ({:.1} s training)",
             settings.epochs,
             record.train_loss,
             100.0 * report.overall.precision,
@@ -223,7 +253,8 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             100.0 * report.overall.f1,
             per_type_f1(&report),
             record.tokens_per_second,
-            record.seconds
+            record.seconds,
+            record.train_seconds
         );
         state.history.push(record);
         state.epochs_done = epoch;

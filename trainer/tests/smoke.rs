@@ -8,7 +8,7 @@ use candle_core::Device;
 use medlight_ner::testing::{tiny_config, tiny_tokenizer_json};
 use medlight_ner::{LabelSet, Tagger};
 use trainer::model_dir::{load_tagger, Format};
-use trainer::train::{self, Control, Settings};
+use trainer::train::{self, Control, Precision, Settings};
 
 const TRAIN: &str = "\
 asp\tB-Chemical\ninduced\tO\nnausea\tB-Disease\n.\tO\n\n\
@@ -57,6 +57,7 @@ fn settings(base: &Path, data: &Path, epochs: usize) -> Settings {
         seed: 7,
         max_train_sentences: None,
         max_devel_sentences: None,
+        precision: Precision::F32,
     }
 }
 
@@ -93,6 +94,26 @@ fn trains_writes_outputs_and_reloads_to_the_same_spans() {
         assert_eq!(spans(&f32_model, text), expected, "f32 reload on {text:?}");
         assert_eq!(spans(&quantised, text), expected, "quantised reload on {text:?}");
     }
+}
+
+#[test]
+fn mixed_precision_trains_and_saves_f32_weights() {
+    let (base, data) = fixtures("bf16");
+    let out = base.parent().unwrap().join("out");
+    let mut bf16 = settings(&base, &data, 30);
+    bf16.precision = Precision::Bf16;
+    let outcome = train::run(bf16, &out, &Device::Cpu, Control::default()).unwrap();
+    let history = &outcome.state.history;
+    let (first, last) = (history[0].train_loss, history.last().unwrap().train_loss);
+    assert!(last < 0.5 * first, "loss did not fall: {first} → {last}");
+    assert!(outcome.state.best_f1 > 0.8, "devel F1 {}", outcome.state.best_f1);
+    let saved = candle_core::safetensors::load(out.join("model.safetensors"), &Device::Cpu).unwrap();
+    assert!(saved.values().all(|t| t.dtype() == candle_core::DType::F32), "master weights are f32");
+
+    // bf16 products are not f32 products: the two runs' losses differ, if only slightly.
+    let f32_run = train::run(settings(&base, &data, 30), &base.parent().unwrap().join("f32"), &Device::Cpu, Control::default())
+        .unwrap();
+    assert_ne!(f32_run.state.history[0].train_loss, history[0].train_loss);
 }
 
 #[test]

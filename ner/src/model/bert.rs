@@ -42,6 +42,12 @@ impl Linear {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_in(x, DType::F32)
+    }
+
+    /// As [`Linear::forward`], with the matrix product in `compute` (bf16 for mixed-precision
+    /// training: the f32 weights stay the masters and gradients flow back through the casts).
+    pub fn forward_in(&self, x: &Tensor, compute: DType) -> Result<Tensor> {
         let (weight, bias) = match self {
             Self::Float { weight, bias } => (weight, bias),
             Self::Int(layer) => return Ok(x.contiguous()?.apply_op1_no_bwd(layer.as_ref())?),
@@ -49,10 +55,18 @@ impl Linear {
         let mut dims = x.dims().to_vec();
         let in_dim = dims.pop().expect("linear input has a last dimension");
         let rows: usize = dims.iter().product();
-        let y = x.reshape((rows, in_dim))?.matmul(&weight.t()?)?.broadcast_add(bias)?;
+        let y = matmul_in(&x.reshape((rows, in_dim))?, &weight.t()?, compute)?.broadcast_add(bias)?;
         dims.push(y.dim(1)?);
         Ok(y.reshape(dims)?)
     }
+}
+
+/// `a · b` computed in `compute`, returned in f32.
+fn matmul_in(a: &Tensor, b: &Tensor, compute: DType) -> Result<Tensor> {
+    if compute == DType::F32 {
+        return Ok(a.matmul(b)?);
+    }
+    Ok(a.to_dtype(compute)?.matmul(&b.to_dtype(compute)?)?.to_dtype(DType::F32)?)
 }
 
 #[derive(Debug, Clone)]
@@ -208,6 +222,8 @@ struct Layer {
     output_norm: LayerNorm,
     heads: usize,
     activation: Activation,
+    /// The dtype of the matrix products (f32 unless mixed precision is on).
+    compute: DType,
 }
 
 impl Layer {
@@ -226,6 +242,7 @@ impl Layer {
             output_norm: LayerNorm::load(&w.pp("output").pp("LayerNorm"), h, c.layer_norm_eps)?,
             heads: c.num_attention_heads,
             activation: Activation::from_config(&c.hidden_act)?,
+            compute: DType::F32,
         })
     }
 
@@ -237,10 +254,11 @@ impl Layer {
         let split = |t: Tensor| -> Result<Tensor> {
             Ok(t.reshape((batch, len, self.heads, head_dim))?.transpose(1, 2)?.contiguous()?)
         };
-        let q = split(self.query.forward(x)?)?;
-        let k = split(self.key.forward(x)?)?;
-        let v = split(self.value.forward(x)?)?;
-        let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?.broadcast_add(mask_bias)?;
+        let c = self.compute;
+        let q = split(self.query.forward_in(x, c)?)?;
+        let k = split(self.key.forward_in(x, c)?)?;
+        let v = split(self.value.forward_in(x, c)?)?;
+        let scores = (matmul_in(&q, &k.t()?, c)? / (head_dim as f64).sqrt())?.broadcast_add(mask_bias)?;
         let probs = if train {
             candle_nn::ops::softmax(&scores, D::Minus1)?
         } else if scores.device().is_cpu() {
@@ -250,12 +268,12 @@ impl Layer {
         };
         let p = drop.as_deref().map_or(0.0, |d| d.attention);
         let probs = dropout(&probs, p, drop.as_deref_mut())?;
-        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch, len, hidden))?;
+        let context = matmul_in(&probs, &v, c)?.transpose(1, 2)?.reshape((batch, len, hidden))?;
         let p = drop.as_deref().map_or(0.0, |d| d.hidden);
-        let attended = dropout(&self.attention_out.forward(&context)?, p, drop.as_deref_mut())?;
+        let attended = dropout(&self.attention_out.forward_in(&context, c)?, p, drop.as_deref_mut())?;
         let x = self.attention_norm.forward(&(attended + x)?, train)?;
-        let inner = self.activation.forward(&self.intermediate.forward(&x)?, train)?;
-        let out = dropout(&self.output.forward(&inner)?, p, drop.as_deref_mut())?;
+        let inner = self.activation.forward(&self.intermediate.forward_in(&x, c)?, train)?;
+        let out = dropout(&self.output.forward_in(&inner, c)?, p, drop.as_deref_mut())?;
         self.output_norm.forward(&(out + x)?, train)
     }
 }
@@ -290,6 +308,15 @@ impl BertEncoder {
     pub fn freeze_word_embeddings(&mut self) {
         if let WordTable::Dense(table) = &self.embeddings.word {
             self.embeddings.word = WordTable::Dense(table.detach());
+        }
+    }
+
+    /// Mixed precision: the transformer layers' matrix products run in `compute` (bf16), while
+    /// weights, layer norms, softmax and the loss stay f32. Float weights only; inference on the
+    /// CPU ignores it.
+    pub fn set_compute_dtype(&mut self, compute: DType) {
+        for layer in &mut self.layers {
+            layer.compute = compute;
         }
     }
 

@@ -45,6 +45,11 @@ impl TokenClassifier {
         self.encoder.freeze_word_embeddings();
     }
 
+    /// See [`BertEncoder::set_compute_dtype`].
+    pub fn set_compute_dtype(&mut self, compute: DType) {
+        self.encoder.set_compute_dtype(compute);
+    }
+
     pub fn device(&self) -> &Device {
         self.encoder.device()
     }

@@ -1,7 +1,7 @@
 //! Dropout with its own seeded generator: candle's CPU generator cannot be seeded, and `--seed`
 //! must make a training run repeatable.
 
-use candle_core::Tensor;
+use candle_core::{DType, Tensor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -14,11 +14,13 @@ pub struct Dropout {
     pub hidden: f32,
     /// Drop probability on attention probabilities (`attention_probs_dropout_prob`).
     pub attention: f32,
+    /// Whether the GPU's generator has been seeded from `rng` yet.
+    device_seeded: bool,
 }
 
 impl Dropout {
     pub fn new(seed: u64, hidden: f32, attention: f32) -> Self {
-        Self { rng: StdRng::seed_from_u64(seed), hidden, attention }
+        Self { rng: StdRng::seed_from_u64(seed), hidden, attention, device_seeded: false }
     }
 
     /// Zeroes each element with probability `p` and scales the rest by `1 / (1 - p)`.
@@ -27,6 +29,18 @@ impl Dropout {
             return Ok(xs.clone());
         }
         let keep = 1.0 / (1.0 - p);
+        if xs.device().is_cuda() {
+            // On a GPU the mask is drawn there (cuRAND): a host-made mask would cost a CPU loop and
+            // a copy for each of the ~20 dropouts of a step. Seeding the device generator from
+            // this one keeps a run, and a resumed epoch, repeatable.
+            if !self.device_seeded {
+                xs.device().set_seed(self.rng.random())?;
+                self.device_seeded = true;
+            }
+            let kept = Tensor::rand(0f32, 1f32, xs.shape(), xs.device())?.ge(p as f64)?;
+            let mask = (kept.to_dtype(DType::F32)? * keep as f64)?.to_dtype(xs.dtype())?;
+            return Ok(xs.mul(&mask)?);
+        }
         let mask: Vec<f32> =
             (0..xs.elem_count()).map(|_| if self.rng.random::<f32>() < p { 0.0 } else { keep }).collect();
         let mask = Tensor::from_vec(mask, xs.shape(), xs.device())?.to_dtype(xs.dtype())?;
