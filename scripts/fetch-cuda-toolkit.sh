@@ -8,12 +8,17 @@
 set -euo pipefail
 root="${MEDLIGHT_CUDA_DIR:-$HOME/.cache/medlight/cuda13}"
 cuda="$root/nvidia/cu13"
-if [ ! -x "$cuda/bin/nvcc" ] || [ ! -x "$cuda/nvvm/bin/cicc" ] || [ ! -f "$cuda/include/crt/host_config.h" ] \
-  || [ ! -e "$cuda/lib/libcublas.so.13" ] || [ ! -e "$cuda/lib/libnvrtc.so.13" ] || [ ! -e "$cuda/lib/libcurand.so.10" ]; then
+# The compiler is CUDA 13.0's: candle's kernels ship as PTX, and a driver refuses PTX from a newer
+# toolkit than its own (CUDA_ERROR_UNSUPPORTED_PTX_VERSION: nvcc 13.5's PTX 9.5 on a 13.0 driver).
+# PTX 9.0 loads on every CUDA 13 driver.
+if ! "$cuda/bin/nvcc" --version 2>/dev/null | grep -q 'release 13\.0' || [ ! -x "$cuda/nvvm/bin/cicc" ] \
+  || [ ! -f "$cuda/include/crt/host_config.h" ] || [ ! -e "$cuda/lib/libcublas.so.13" ] \
+  || [ ! -e "$cuda/lib/libnvrtc.so.13" ] || [ ! -e "$cuda/lib/libcurand.so.10" ]; then
+  rm -rf "$root"
   wheels=$(mktemp -d)
   python3 -m pip download --quiet --no-deps -d "$wheels" \
-    nvidia-cuda-nvcc nvidia-nvvm nvidia-cuda-crt nvidia-cuda-runtime nvidia-cuda-cccl \
-    nvidia-cublas nvidia-curand nvidia-cuda-nvrtc >&2
+    'nvidia-cuda-nvcc==13.0.*' 'nvidia-nvvm==13.0.*' 'nvidia-cuda-crt==13.0.*' 'nvidia-cuda-runtime==13.0.*' \
+    'nvidia-cuda-cccl==13.0.*' 'nvidia-cuda-nvrtc==13.0.*' nvidia-cublas nvidia-curand >&2
   mkdir -p "$root"
   for wheel in "$wheels"/*.whl; do python3 -m zipfile -e "$wheel" "$root" >&2; done
   chmod +x "$cuda"/bin/* "$cuda"/nvvm/bin/* 2>/dev/null || true

@@ -115,7 +115,7 @@ def main():
                 row_labels.append(-100 if w is None or w == previous else label_id[tags[w]])
                 previous = w
             rows.append({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                         "labels": row_labels, "word_ids": word_ids})
+                         "labels": row_labels})
         return rows
 
     train_rows, devel_rows = encode(train), encode(devel)
@@ -123,7 +123,7 @@ def main():
 
     class Rows(torch.utils.data.Dataset):
         def __init__(self, rows):
-            self.rows = [{k: r[k] for k in ("input_ids", "attention_mask", "labels")} for r in rows]
+            self.rows = rows
 
         def __len__(self):
             return len(self.rows)
@@ -148,21 +148,17 @@ def main():
             torch.cuda.synchronize() if torch.cuda.is_available() else None
             epoch_seconds.append(time.perf_counter() - self.t)
 
-    def predicted_tags(logits):
-        out = []
-        for row, pred in zip(devel_rows, logits.argmax(-1)):
-            tags, seen = [], set()
-            for position, w in enumerate(row["word_ids"]):
-                if w is not None and w not in seen:
-                    seen.add(w)
-                    tags.append(labels[int(pred[position])])
-            out.append(tags)
-        return out
-
     history = []
 
     def compute_metrics(prediction):
-        report = score([tags for _, tags in devel], predicted_tags(prediction.predictions))
+        # Word-level tags at labelled positions (each word's first sub-token). Read from label_ids, not
+        # from the devel order: the Trainer may reorder evaluation batches by length.
+        gold, predicted = [], []
+        for row_pred, row_gold in zip(prediction.predictions.argmax(-1), prediction.label_ids):
+            keep = row_gold != -100
+            gold.append([labels[i] for i in row_gold[keep]])
+            predicted.append([labels[i] for i in row_pred[keep]])
+        report = score(gold, predicted)
         history.append({"devel": report})
         return {"f1": report["overall"]["f1"]}
 
@@ -188,7 +184,7 @@ def main():
         record["tokens_per_second"] = train_tokens / epoch_seconds[i] if i < len(epoch_seconds) else None
         d = record["devel"]
         print(f"epoch {i + 1}: devel F1 {100 * d['overall']['f1']:.2f} "
-              + ", ".join(f"{k} {100 * v['f1']:.2f}" for k, v in d.items() if k != "overall")
+              + ", ".join(f"{k} {100 * v['f1']:.2f}" for k, v in sorted(d.items()) if k != "overall")
               + f", {record['train_seconds']:.1f} s training, {record['tokens_per_second']:.0f} tok/s", flush=True)
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     result = {"system": "huggingface-trainer", "precision": args.precision, "device": device,

@@ -10,6 +10,9 @@ use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
 use candle_nn::VarMap;
 
+mod update;
+use update::{same_shape, Moment, Step};
+
 pub struct Schedule {
     pub peak: f64,
     pub warmup_steps: usize,
@@ -44,6 +47,9 @@ pub struct AdamW {
     beta2: f64,
     eps: f64,
     weight_decay: f64,
+    /// The in-place kernels of [`update`]; false where they cannot run (a GPU without NVRTC), then
+    /// tensor ops do the same arithmetic.
+    fused: bool,
 }
 
 impl AdamW {
@@ -52,7 +58,7 @@ impl AdamW {
         let data = varmap.data().lock().expect("varmap lock");
         let mut names: Vec<&String> = data.keys().filter(|n| !frozen.contains(&n.as_str())).collect();
         names.sort();
-        let params = names
+        let params: Vec<Param> = names
             .into_iter()
             .map(|name| {
                 let var = data[name].clone();
@@ -65,7 +71,15 @@ impl AdamW {
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(Self { params, step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay })
+        let device = params.first().map(|p: &Param| p.var.device().clone()).unwrap_or(candle_core::Device::Cpu);
+        let fused = match update::probe(&device) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("warning: AdamW falls back to tensor ops (slower): {e}");
+                false
+            }
+        };
+        Ok(Self { params, step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay, fused })
     }
 
     /// One update at learning rate `lr`, after scaling gradients to a global norm of at most
@@ -82,15 +96,29 @@ impl AdamW {
         self.step += 1;
         let t = self.step as i32;
         let (c1, c2) = (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t));
+        // Clipping folds into the moments' coefficients: (scale·g) and (scale·g)².
+        let first = Moment { beta: self.beta1 as f32, coef: ((1.0 - self.beta1) * scale) as f32, square: false };
+        let second = Moment { beta: self.beta2 as f32, coef: ((1.0 - self.beta2) * scale * scale) as f32, square: true };
         for p in &mut self.params {
             let Some(g) = grads.get(p.var.as_tensor()) else { continue };
-            let g = (g * scale)?;
-            p.m = ((&p.m * self.beta1)? + (&g * (1.0 - self.beta1))?)?;
-            p.v = ((&p.v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
-            let update = ((&p.m / c1)? / ((&p.v / c2)?.sqrt()? + self.eps)?)?;
+            let decay = if p.decay { 1.0 - lr * self.weight_decay } else { 1.0 };
+            if !self.fused {
+                let g = (g * scale)?;
+                p.m = ((&p.m * self.beta1)? + (&g * (1.0 - self.beta1))?)?;
+                p.v = ((&p.v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
+                let update = ((&p.m / c1)? / ((&p.v / c2)?.sqrt()? + self.eps)?)?;
+                p.var.set(&((p.var.as_tensor() * decay)? - (update * lr)?)?)?;
+                continue;
+            }
+            let g = g.contiguous()?;
             let theta = p.var.as_tensor();
-            let decayed = if p.decay { (theta * (1.0 - lr * self.weight_decay))? } else { theta.clone() };
-            p.var.set(&(decayed - (update * lr)?)?)?;
+            same_shape(theta, &g)?;
+            same_shape(theta, &p.m)?;
+            same_shape(theta, &p.v)?;
+            p.m.inplace_op2(&g, &first)?;
+            p.v.inplace_op2(&g, &second)?;
+            let step = Step { decay: decay as f32, lr_c1: (lr / c1) as f32, inv_c2: (1.0 / c2) as f32, eps: self.eps as f32 };
+            theta.inplace_op3(&p.m, &p.v, &step)?;
         }
         Ok(norm)
     }
@@ -129,6 +157,50 @@ mod tests {
         assert!((s.at(9) - 1.0).abs() < 1e-9);
         assert!((s.at(60) - 0.5).abs() < 1e-9);
         assert_eq!(s.at(110), 0.0);
+    }
+
+    /// Two clipped steps with weight decay against AdamW written out in f64, by the in-place
+    /// kernels and by the tensor-op fallback.
+    #[test]
+    fn both_update_paths_follow_the_adamw_formula() -> Result<()> {
+        for fused in [true, false] {
+            two_steps_against_the_formula(fused)?;
+        }
+        Ok(())
+    }
+
+    fn two_steps_against_the_formula(fused: bool) -> Result<()> {
+        let device = candle_core::Device::Cpu;
+        let mut varmap = VarMap::new();
+        let init = [0.5f32, -1.0, 2.0, 0.0, 3.0, -0.25];
+        let x = varmap.get(6, "w", candle_nn::Init::Const(0.0), candle_core::DType::F32, &device)?;
+        varmap.set_one("w", Tensor::new(&init, &device)?)?;
+        let weights = Tensor::new(&[1.0f32, -2.0, 3.0, 0.5, -4.0, 2.5], &device)?;
+        let mut opt = AdamW::new(&varmap, 0.1, &[])?;
+        assert!(opt.fused, "the CPU runs the in-place kernels");
+        opt.fused = fused;
+        let (lr, max_norm) = (0.01, 1.0);
+        let (mut theta, mut m, mut v) = (init.map(f64::from), [0.0f64; 6], [0.0f64; 6]);
+        for t in 1..=2 {
+            // loss = Σ wᵢ·xᵢ²: gradient 2·wᵢ·xᵢ, norm well above 1, so clipping applies.
+            let grads = (x.sqr()? * &weights)?.sum_all()?.backward()?;
+            opt.step(&grads, lr, max_norm)?;
+            let g: Vec<f64> = theta.iter().zip([1.0, -2.0, 3.0, 0.5, -4.0, 2.5]).map(|(x, w)| 2.0 * w * x).collect();
+            let norm = g.iter().map(|g| g * g).sum::<f64>().sqrt();
+            let scale = if norm > max_norm { max_norm / (norm + 1e-6) } else { 1.0 };
+            let (c1, c2) = (1.0 - 0.9f64.powi(t), 1.0 - 0.999f64.powi(t));
+            for i in 0..6 {
+                let g = g[i] * scale;
+                m[i] = 0.9 * m[i] + 0.1 * g;
+                v[i] = 0.999 * v[i] + 0.001 * g * g;
+                theta[i] = theta[i] * (1.0 - lr * 0.1) - lr * (m[i] / c1) / ((v[i] / c2).sqrt() + 1e-8);
+            }
+        }
+        let got: Vec<f32> = x.to_vec1()?;
+        for (got, want) in got.iter().zip(theta) {
+            assert!((*got as f64 - want).abs() < 1e-6, "fused {fused}: {got} vs {want}");
+        }
+        Ok(())
     }
 
     #[test]
