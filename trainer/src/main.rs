@@ -14,6 +14,23 @@ use medlight_ner::{metrics, BertConfig};
 use trainer::model_dir::{self, Format};
 use trainer::{data, export, train};
 
+/// Training allocates and frees tensors of a few MB all the time. With glibc's defaults, freed memory at
+/// the top of the heap goes back to the kernel and is faulted in again at the next allocation (brk trims,
+/// page faults, TLB shootdowns across the worker threads); with the in-place AdamW that cost 25 % of a
+/// CPU epoch. Larger thresholds keep the memory: 321–404 → 549–600 training tokens/s on 600 sentences
+/// here (477–541 with the earlier tensor-op AdamW).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    // SAFETY: mallopt only sets allocator parameters, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory() {}
+
 #[derive(Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -166,6 +183,7 @@ struct PredictArgs {
 }
 
 fn main() -> Result<()> {
+    keep_freed_memory();
     let cli = Cli::parse();
     match cli.command {
         None => train(cli.train),
