@@ -58,7 +58,7 @@ impl AdamW {
         let data = varmap.data().lock().expect("varmap lock");
         let mut names: Vec<&String> = data.keys().filter(|n| !frozen.contains(&n.as_str())).collect();
         names.sort();
-        let params: Vec<Param> = names
+        let params = names
             .into_iter()
             .map(|name| {
                 let var = data[name].clone();
@@ -71,15 +71,16 @@ impl AdamW {
                 })
             })
             .collect::<Result<_>>()?;
-        let device = params.first().map(|p: &Param| p.var.device().clone()).unwrap_or(candle_core::Device::Cpu);
-        let fused = match update::probe(&device) {
-            Ok(()) => true,
-            Err(e) => {
-                eprintln!("warning: AdamW falls back to tensor ops (slower): {e}");
-                false
-            }
-        };
-        Ok(Self { params, step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay, fused })
+        let mut adamw = Self { params, step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay, fused: true };
+        if let Err(e) = update::probe(&adamw.device()) {
+            eprintln!("warning: AdamW falls back to tensor ops (slower): {e}");
+            adamw.fused = false;
+        }
+        Ok(adamw)
+    }
+
+    fn device(&self) -> candle_core::Device {
+        self.params.first().map(|p| p.var.device().clone()).unwrap_or(candle_core::Device::Cpu)
     }
 
     /// One update at learning rate `lr`, after scaling gradients to a global norm of at most
@@ -112,9 +113,8 @@ impl AdamW {
             }
             let g = g.contiguous()?;
             let theta = p.var.as_tensor();
+            // The moments' shapes are checked where they are made or loaded.
             same_shape(theta, &g)?;
-            same_shape(theta, &p.m)?;
-            same_shape(theta, &p.v)?;
             p.m.inplace_op2(&g, &first)?;
             p.v.inplace_op2(&g, &second)?;
             let step = Step { decay: decay as f32, lr_c1: (lr / c1) as f32, inv_c2: (1.0 / c2) as f32, eps: self.eps as f32 };
@@ -133,13 +133,16 @@ impl AdamW {
     }
 
     pub fn load(&mut self, path: &Path, step: usize) -> Result<()> {
-        let device = self.params.first().map(|p| p.var.device().clone()).unwrap_or(candle_core::Device::Cpu);
-        let mut tensors = candle_core::safetensors::load(path, &device)
+        let mut tensors = candle_core::safetensors::load(path, &self.device())
             .with_context(|| format!("reading optimiser state {}", path.display()))?;
         for p in &mut self.params {
             let missing = || format!("{}: no optimiser state for `{}`", path.display(), p.name);
             p.m = tensors.remove(&format!("m.{}", p.name)).with_context(missing)?;
             p.v = tensors.remove(&format!("v.{}", p.name)).with_context(missing)?;
+            let theta = p.var.as_tensor();
+            same_shape(theta, &p.m)
+                .and_then(|()| same_shape(theta, &p.v))
+                .with_context(|| format!("{}: optimiser state for `{}`", path.display(), p.name))?;
         }
         self.step = step;
         Ok(())

@@ -22,17 +22,20 @@ pub struct Step {
     pub eps: f32,
 }
 
-fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
-    let (start, end) = layout
+/// The element range of a contiguous operand.
+fn offsets(layout: &Layout, op: &str) -> Result<(usize, usize)> {
+    layout
         .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg(format!("{op}: operands must be contiguous")))?;
+        .ok_or_else(|| candle_core::Error::Msg(format!("{op}: operands must be contiguous")))
+}
+
+fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+    let (start, end) = offsets(layout, op)?;
     Ok(&storage.as_slice::<f32>()?[start..end])
 }
 
 fn contiguous_mut<'a>(storage: &'a mut CpuStorage, layout: &Layout, op: &str) -> Result<&'a mut [f32]> {
-    let (start, end) = layout
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg(format!("{op}: operands must be contiguous")))?;
+    let (start, end) = offsets(layout, op)?;
     match storage {
         CpuStorage::F32(data) => Ok(&mut data[start..end]),
         _ => Err(candle_core::Error::Msg(format!("{op}: f32 tensors only"))),
@@ -137,7 +140,7 @@ mod cuda {
     use candle_core::cuda_backend::WrapErr;
     use candle_core::{CudaStorage, Layout, Result};
 
-    use super::{Moment, Step};
+    use super::{offsets as range, Moment, Step};
 
     const SOURCE: &str = r#"
 extern "C" __global__ void medlight_adamw_moment(float* m, const float* g, float beta, float coef,
@@ -164,12 +167,6 @@ extern "C" __global__ void medlight_adamw_step(float* theta, const float* m, con
         PTX.get_or_init(|| nvrtc::compile_ptx(SOURCE).map(|p| p.to_src()).map_err(|e| e.to_string()))
             .as_deref()
             .map_err(|e| candle_core::Error::Msg(format!("compiling the AdamW kernels with NVRTC: {e}")))
-    }
-
-    fn range(layout: &Layout, op: &str) -> Result<(usize, usize)> {
-        layout
-            .contiguous_offsets()
-            .ok_or_else(|| candle_core::Error::Msg(format!("{op}: operands must be contiguous")))
     }
 
     pub fn moment(op: &Moment, s1: &mut CudaStorage, l1: &Layout, s2: &CudaStorage, l2: &Layout) -> Result<()> {
