@@ -3,6 +3,8 @@
 #   scripts/bench.sh native [-- args]    criterion on the core (ner/benches/pipeline.rs)
 #   scripts/bench.sh browser [args...]   Medlight vs the transformers.js peer in headless Chromium
 #                                        (bench/browser.mjs; args e.g. --limit 500)
+#   scripts/bench.sh wasm-profile        the shipped model tagging a 30-word sentence in wasm under Node,
+#                                        with V8's CPU profile summarised by self time (ner/tests/wasm_forward.rs)
 #   scripts/bench.sh gpu [args...]       Medlight's trainer vs the Hugging Face Trainer on one CUDA GPU,
 #                                        same base, data and settings (bench/gpu/; args below)
 # The browser bench builds the app, installs the peer (npm, no install scripts: only its web
@@ -29,6 +31,24 @@ browser)
   fi
   mkdir -p bench/results
   exec node bench/browser.mjs --json bench/results/browser.json "$@"
+  ;;
+wasm-profile)
+  eval "$(scripts/install-tools.sh)"
+  profiles=$(mktemp -d)
+  # wasm-bindgen-test-runner starts `node` from PATH, and Node refuses --cpu-prof in NODE_OPTIONS.
+  printf '#!/bin/sh\nexec %s --cpu-prof --cpu-prof-dir=%s --cpu-prof-interval 200 "$@"\n' "$(command -v node)" "$profiles" \
+    > "$profiles/node"
+  chmod +x "$profiles/node"
+  cargo test --release --target wasm32-unknown-unknown -p medlight-ner --test wasm_forward --no-run >&2
+  test_wasm=$(ls -t target/wasm32-unknown-unknown/release/deps/wasm_forward-*.wasm | head -1)
+  # As Trunk does for the app (-O3), so the profile is of the code that ships; -g keeps the names.
+  # Without it the profile misleads: e.g. libm's fmaxf, called per element, took 7 % there, and
+  # wasm-opt inlines it.
+  wasm-opt -O3 -g --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue "$test_wasm" -o "$profiles/forward.wasm"
+  PATH="$profiles:$PATH" wasm-bindgen-test-runner "$profiles/forward.wasm" --nocapture
+  node bench/wasm-profile.mjs "$profiles"/*.cpuprofile 15
+  rm -rf "$profiles"
   ;;
 gpu)
   # --epochs N (6) --precisions f32,bf16 --systems ours,hf; env: MEDLIGHT_TRAINER (a trainer built with
@@ -71,7 +91,7 @@ gpu)
   exec python3 bench/gpu/report.py "$out"
   ;;
 *)
-  echo "usage: scripts/bench.sh native | browser [--limit N] [--systems ours,peer] | gpu [--epochs N] [--precisions f32,bf16] [--systems ours,hf]" >&2
+  echo "usage: scripts/bench.sh native | wasm-profile | browser [--limit N] [--systems ours,peer] | gpu [--epochs N] [--precisions f32,bf16] [--systems ours,hf]" >&2
   exit 2
   ;;
 esac
