@@ -13,11 +13,15 @@ use crate::{LabelSet, Result};
 
 /// Positions shared by consecutive windows of a long input.
 const WINDOW_OVERLAP: usize = 128;
-/// Sub-tokens per forward pass when classifying many sequences at once on a GPU. On a CPU every
-/// sequence goes alone: padding to a batch's longest cost more than batching saved (BC5CDR devel
-/// sentences in the browser, one worker: 275 sub-tokens/s batched vs 461 one by one; natively, 649
-/// padded vs 895 one by one: `scripts/bench.sh native`).
+/// Sub-tokens per forward pass when classifying many sequences at once on a GPU.
 const GPU_BATCH_TOKENS: usize = 8192;
+/// The same for a float model on the CPU (devel evaluation while training, `trainer eval --format
+/// f32`): candle's matrix products use both cores better on bigger matrices. 800 devel sentences
+/// took 8.3–9.6 s in batches of 1,024 sub-tokens (512: 11.4–12.6 s, 2,048 and 4,096: 9.3–10.6 s)
+/// against 19.6–22.2 s one by one. The integer layers of a quantised model run one sentence at a
+/// time instead: there padding to a batch's longest cost more than batching saved (BC5CDR devel
+/// sentences in the browser, one worker: 275 sub-tokens/s batched vs 461 one by one).
+const CPU_FLOAT_BATCH_TOKENS: usize = 1024;
 
 /// A word's predicted tag id and the probability the model gave it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,7 +51,11 @@ impl Tagger {
     pub fn new(model: TokenClassifier, tokenizer: Tokenizer) -> Result<Self> {
         let special = SpecialTokens::from_tokenizer(&tokenizer)?;
         let window = model.config.max_position_embeddings - 2;
-        let batch_tokens = if model.device().is_cpu() { 0 } else { GPU_BATCH_TOKENS };
+        let batch_tokens = match (model.device().is_cpu(), model.computes_in_integers()) {
+            (false, _) => GPU_BATCH_TOKENS,
+            (true, false) => CPU_FLOAT_BATCH_TOKENS,
+            (true, true) => 0,
+        };
         Ok(Self { model, tokenizer, special, window, decoding: Decoding::default(), batch_tokens })
     }
 

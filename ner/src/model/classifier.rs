@@ -54,6 +54,12 @@ impl TokenClassifier {
         self.encoder.device()
     }
 
+    /// Whether the linear layers run in integers ([`super::int_linear::IntLinear`]: a quantised
+    /// model on the CPU) rather than as float matrix products.
+    pub fn computes_in_integers(&self) -> bool {
+        matches!(self.classifier, Linear::Int(_))
+    }
+
     /// Logits `(batch, len, labels)` for `(batch, len)` u32 ids and attention mask.
     /// With `dropout`, the model is in training mode.
     pub fn forward(&self, ids: &Tensor, mask: &Tensor, mut dropout: Option<&mut Dropout>) -> Result<Tensor> {
