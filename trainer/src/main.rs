@@ -94,7 +94,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 16)]
     batch_size: usize,
     /// Peak learning rate
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 2e-4)]
     lr: f64,
     /// Fraction of steps spent warming up the learning rate
     #[arg(long, default_value_t = 0.1)]
