@@ -303,6 +303,11 @@ impl BertEncoder {
         &self.device
     }
 
+    /// Whether the linear layers run in integers (see [`Linear::Int`]).
+    pub fn computes_in_integers(&self) -> bool {
+        self.layers.first().is_some_and(|layer| matches!(layer.query, Linear::Int(_)))
+    }
+
     /// Stops training the word embeddings: they then get no gradient (saving the backward pass
     /// into a vocabulary-sized matrix) and keep their pretrained values.
     pub fn freeze_word_embeddings(&mut self) {
@@ -340,6 +345,15 @@ mod tests {
     use super::*;
     use crate::model::QuantizedWeights;
     use crate::testing::{gguf_bytes, tiny_classifier};
+
+    #[test]
+    fn a_quantised_model_on_the_cpu_computes_in_integers_and_a_trainable_one_does_not() {
+        let (varmap, model) = tiny_classifier(3).unwrap();
+        assert!(!model.computes_in_integers());
+        let bytes = gguf_bytes(&varmap, &model.config, GgmlDType::Q8_0).unwrap();
+        let quantised = crate::model::TokenClassifier::from_gguf(&bytes, &Device::Cpu).unwrap();
+        assert!(quantised.computes_in_integers());
+    }
 
     #[test]
     fn quantised_word_rows_equal_the_dequantised_table() {

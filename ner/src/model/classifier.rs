@@ -54,10 +54,11 @@ impl TokenClassifier {
         self.encoder.device()
     }
 
-    /// Whether the linear layers run in integers ([`super::int_linear::IntLinear`]: a quantised
-    /// model on the CPU) rather than as float matrix products.
+    /// Whether the encoder's linear layers run in integers ([`super::int_linear::IntLinear`]: a
+    /// quantised model on the CPU) rather than as float matrix products. The classifier cannot
+    /// tell: too small to quantise, it stays f32 in the model file.
     pub fn computes_in_integers(&self) -> bool {
-        matches!(self.classifier, Linear::Int(_))
+        self.encoder.computes_in_integers()
     }
 
     /// Logits `(batch, len, labels)` for `(batch, len)` u32 ids and attention mask.
