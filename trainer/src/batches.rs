@@ -18,15 +18,20 @@ pub const IGNORE: i64 = -100;
 pub struct Example {
     pub ids: Vec<u32>,
     pub labels: Vec<i64>,
+    /// Label ids an `O` may also stand for: the tags of entity types its corpus does not annotate
+    /// (a Disease-only corpus says `O` for chemicals). Empty for a fully annotated corpus.
+    pub outside_may_be: Vec<u32>,
 }
 
 /// Encodes sentences; one longer than the model's window becomes several (nothing is dropped).
+/// `outside_may_be`: see [`Example::outside_may_be`].
 pub fn encode(
     sentences: &[Sentence],
     tokenizer: &Tokenizer,
     labels: &LabelSet,
     special: SpecialTokens,
     window: usize,
+    outside_may_be: &[u32],
 ) -> Result<Vec<Example>> {
     let mut out = Vec::with_capacity(sentences.len());
     for sentence in sentences {
@@ -44,11 +49,14 @@ pub fn encode(
             let mut labels = vec![IGNORE];
             labels.extend_from_slice(&piece_labels[range]);
             labels.push(IGNORE);
-            out.push(Example { ids, labels });
+            out.push(Example { ids, labels, outside_may_be: outside_may_be.to_vec() });
         }
     }
     Ok(out)
 }
+
+/// Added to the log-probability of a label the gold tag rules out: exp() of it is 0 in f32.
+const DISALLOWED: f32 = -1e9;
 
 /// A padded batch on the training device.
 pub struct Batch {
@@ -57,16 +65,22 @@ pub struct Batch {
     /// Flat indices (into `batch × len`) of labelled positions, and their labels.
     pub positions: Tensor,
     pub targets: Tensor,
+    /// For batches holding partially annotated examples: per labelled position, 0 for each label
+    /// the gold tag allows and a large negative number for the others (`positions × labels`).
+    pub allowed: Option<Tensor>,
     /// Real (non-padding) sub-tokens, for tokens/s.
     pub tokens: usize,
 }
 
 impl Batch {
-    pub fn new(examples: &[&Example], pad: u32, device: &Device) -> Result<Self> {
+    pub fn new(examples: &[&Example], pad: u32, labels: &LabelSet, device: &Device) -> Result<Self> {
+        let (n_labels, outside) = (labels.len(), labels.require_id("O")? as i64);
         let len = examples.iter().map(|e| e.ids.len()).max().unwrap_or(0);
         let mut ids = Vec::with_capacity(examples.len() * len);
         let mut mask = Vec::with_capacity(examples.len() * len);
         let (mut positions, mut targets) = (Vec::new(), Vec::new());
+        let partial = examples.iter().any(|e| !e.outside_may_be.is_empty());
+        let mut allowed = Vec::new();
         for (row, e) in examples.iter().enumerate() {
             ids.extend_from_slice(&e.ids);
             ids.extend(std::iter::repeat_n(pad, len - e.ids.len()));
@@ -76,15 +90,27 @@ impl Batch {
                 if label != IGNORE {
                     positions.push((row * len + col) as u32);
                     targets.push(label as u32);
+                    if partial {
+                        let mut row = vec![DISALLOWED; n_labels];
+                        row[label as usize] = 0.0;
+                        if label == outside {
+                            for &alt in &e.outside_may_be {
+                                row[alt as usize] = 0.0;
+                            }
+                        }
+                        allowed.extend(row);
+                    }
                 }
             }
         }
         let shape = (examples.len(), len);
+        let allowed = if partial { Some(Tensor::from_vec(allowed, (targets.len(), n_labels), device)?) } else { None };
         Ok(Self {
             ids: Tensor::from_vec(ids, shape, device)?,
             mask: Tensor::from_vec(mask, shape, device)?,
             positions: Tensor::new(positions, device)?,
             targets: Tensor::new(targets, device)?,
+            allowed,
             tokens: examples.iter().map(|e| e.ids.len()).sum(),
         })
     }

@@ -121,7 +121,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
     format!(
         "# Medlight BC5CDR token classifier\n\n\
          A BERT token classifier that tags **{types}** mentions in English biomedical text (IOB2 tags \
-         `{tags}`). Fine-tuned by Medlight's trainer from `{base}` on `{data}/train.tsv`; model selection \
+         `{tags}`). Fine-tuned by Medlight's trainer from `{base}` on `{data}/train.tsv`{extra}; model selection \
          on `devel.tsv` only.\n\n\
          ## Devel scores (entity level, exact match, seqeval default mode)\n\n\
          | type | precision | recall | F1 (f32) | F1 ({quant}) | gold entities |\n|---|---|---|---|---|---|\n\
@@ -145,6 +145,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
         tags = outcome.labels.tags().join("`, `"),
         base = s.base.display(),
         data = s.data.display(),
+        extra = s.extra_data.iter().map(|d| format!(" and `{}/train.tsv` (the types it annotates)", d.display())).collect::<String>(),
         quant = m.quantization,
         equant = m.word_embeddings_quantization,
         embeddings = if s.freeze_embeddings { "frozen" } else { "trained" },

@@ -135,7 +135,12 @@ struct TrainArgs {
     /// Start from random weights (the base directory then needs no model.safetensors)
     #[arg(long)]
     from_scratch: bool,
-    /// Use only the first N training sentences
+    /// Also train on DIR/train.tsv, a corpus annotating some of the entity types (repeatable; e.g.
+    /// ../shared/data/ncbi-disease, Disease only). Its `O` may stand for a type it does not annotate,
+    /// so the loss there is over the tags it allows. Models are still selected on --data's devel.tsv.
+    #[arg(long, value_name = "DIR")]
+    extra_data: Vec<PathBuf>,
+    /// Use only the first N training sentences (of each corpus)
     #[arg(long)]
     max_train_sentences: Option<usize>,
     /// Use only the first N devel sentences
@@ -240,6 +245,7 @@ fn train(args: TrainArgs) -> Result<()> {
         seed: args.seed,
         max_train_sentences: args.max_train_sentences,
         max_devel_sentences: args.max_devel_sentences,
+        extra_data: args.extra_data,
         precision: args.precision,
     };
     medlight_ner::model::quantize::parse_dtype(&args.quant)?;

@@ -39,6 +39,10 @@ pub struct Settings {
     pub seed: u64,
     pub max_train_sentences: Option<usize>,
     pub max_devel_sentences: Option<usize>,
+    /// Corpus directories whose `train.tsv` joins the training data; they may annotate only some of
+    /// the entity types (absent in checkpoints written before the option existed: none).
+    #[serde(default)]
+    pub extra_data: Vec<PathBuf>,
     /// Absent in checkpoints written before the option existed: those trained in f32.
     #[serde(default)]
     pub precision: Precision,
@@ -151,9 +155,30 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     let tokenizer = align::load_tokenizer(&std::fs::read(base.join("tokenizer.json"))?)
         .with_context(|| format!("{}/tokenizer.json", base.display()))?;
     let special = SpecialTokens::from_tokenizer(&tokenizer)?;
-    let examples = batches::encode(&train, &tokenizer, &labels, special, config.max_position_embeddings - 2)?;
+    let window = config.max_position_embeddings - 2;
+    let mut examples = batches::encode(&train, &tokenizer, &labels, special, window, &[])?;
     if examples.is_empty() {
         bail!("{}: no training examples", settings.data.join("train.tsv").display());
+    }
+    for dir in &settings.extra_data {
+        let path = dir.join("train.tsv");
+        let mut sentences = data::read_iob2(&path)?;
+        if let Some(n) = settings.max_train_sentences {
+            sentences.truncate(n);
+        }
+        let unannotated = unannotated_tags(&labels, &data::entity_types(&sentences), &path)?;
+        let extra = batches::encode(&sentences, &tokenizer, &labels, special, window, &unannotated)?;
+        eprintln!(
+            "joint training with {} ({} sentences; its O may be {})",
+            path.display(),
+            sentences.len(),
+            if unannotated.is_empty() {
+                "only O".to_string()
+            } else {
+                unannotated.iter().map(|&id| labels.tag(id as usize)).collect::<Vec<_>>().join(", ")
+            }
+        );
+        examples.extend(extra);
     }
 
     let varmap = VarMap::new();
@@ -220,7 +245,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         let (mut loss_sum, mut tokens) = (0.0, 0usize);
         for (i, indices) in plan.iter().enumerate() {
             let members: Vec<&Example> = indices.iter().map(|&i| &examples[i]).collect();
-            let batch = Batch::new(&members, special.pad, device)?;
+            let batch = Batch::new(&members, special.pad, &labels, device)?;
             let logits = model.forward(&batch.ids, &batch.mask, Some(&mut dropout))?;
             let loss = loss(&logits, &batch, settings.label_smoothing)?;
             let grads = loss.backward()?;
@@ -278,12 +303,38 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     Ok(Outcome { best, state, config, tokenizer, devel, labels })
 }
 
-/// Cross-entropy over labelled positions, optionally with label smoothing.
+/// The tags of the main corpus's entity types that an extra corpus does not annotate (its `O`
+/// may be one of them). A type the main corpus lacks is an error: the model has no label for it.
+fn unannotated_tags(labels: &LabelSet, extra_types: &[String], path: &Path) -> Result<Vec<u32>> {
+    let main_types = labels.entity_types();
+    if let Some(unknown) = extra_types.iter().find(|t| !main_types.contains(t)) {
+        bail!(
+            "{}: entity type `{unknown}` is not one of the main corpus's ({}); an extra corpus may only annotate \
+             a subset of them",
+            path.display(),
+            main_types.join(", ")
+        );
+    }
+    let mut tags = Vec::new();
+    for kind in main_types.iter().filter(|t| !extra_types.contains(t)) {
+        for prefix in ["B", "I"] {
+            tags.push(labels.require_id(&format!("{prefix}-{kind}"))? as u32);
+        }
+    }
+    Ok(tags)
+}
+
+/// Cross-entropy over labelled positions, optionally with label smoothing. Where a batch holds
+/// partially annotated examples, each position's loss is −log of the probability summed over the
+/// labels its gold tag allows (a corpus's `O` may be a type it does not annotate).
 fn loss(logits: &Tensor, batch: &Batch, smoothing: f64) -> Result<Tensor> {
     let n_labels = logits.dim(D::Minus1)?;
     let flat = logits.reshape(((), n_labels))?.index_select(&batch.positions, 0)?;
     let log_probs = candle_nn::ops::log_softmax(&flat, D::Minus1)?;
-    let nll = candle_nn::loss::nll(&log_probs, &batch.targets)?;
+    let nll = match &batch.allowed {
+        None => candle_nn::loss::nll(&log_probs, &batch.targets)?,
+        Some(allowed) => (&log_probs + allowed)?.log_sum_exp(D::Minus1)?.mean_all()?.neg()?,
+    };
     if smoothing <= 0.0 {
         return Ok(nll);
     }
@@ -331,4 +382,99 @@ fn load_checkpoint(dir: &Path, varmap: &VarMap, optimiser: &mut AdamW, device: &
     }
     optimiser.load(&dir.join("optimiser.safetensors"), state.step)?;
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> LabelSet {
+        LabelSet::from_types(&["Chemical", "Disease"])
+    }
+
+    /// One sentence `[CLS] w1 w2 [SEP]` tagged `tags`, from a corpus whose O may be `outside_may_be`.
+    fn example(tags: [i64; 2], outside_may_be: &[u32]) -> Example {
+        Example {
+            ids: vec![101, 7, 8, 102],
+            labels: vec![batches::IGNORE, tags[0], tags[1], batches::IGNORE],
+            outside_may_be: outside_may_be.to_vec(),
+        }
+    }
+
+    /// Logits of a 1-sentence batch: each labelled position strongly predicts `predicted`.
+    fn logits(predicted: [usize; 2]) -> Tensor {
+        let mut values = vec![0f32; 4 * 5];
+        for (position, label) in predicted.iter().enumerate() {
+            values[(position + 1) * 5 + label] = 8.0;
+        }
+        Tensor::from_vec(values, (1, 4, 5), &Device::Cpu).unwrap()
+    }
+
+    fn loss_of(e: &Example, predicted: [usize; 2]) -> f32 {
+        let batch = Batch::new(&[e], 0, &labels(), &Device::Cpu).unwrap();
+        loss(&logits(predicted), &batch, 0.0).unwrap().to_scalar::<f32>().unwrap()
+    }
+
+    #[test]
+    fn a_corpus_without_chemicals_leaves_their_tags_open() {
+        let tags = unannotated_tags(&labels(), &["Disease".to_string()], Path::new("ncbi/train.tsv")).unwrap();
+        assert_eq!(
+            tags.iter().map(|&id| labels().tag(id as usize).to_string()).collect::<Vec<_>>(),
+            ["B-Chemical", "I-Chemical"]
+        );
+        assert!(unannotated_tags(&labels(), &["Chemical".into(), "Disease".into()], Path::new("x"))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn an_extra_corpus_with_a_type_the_model_lacks_is_an_error_naming_file_and_type() {
+        let err =
+            unannotated_tags(&labels(), &["Gene".to_string()], Path::new("genes/train.tsv")).unwrap_err().to_string();
+        assert!(
+            err.contains("genes/train.tsv") && err.contains("`Gene`") && err.contains("Chemical, Disease"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn partial_labels_accept_an_unannotated_type_for_o_and_nothing_else() {
+        let (o, b_chem, b_dis) = (0, 1, 3);
+        let full = example([o, b_dis], &[]);
+        let disease_only = example([o, b_dis], &[1, 2]);
+        // Fully annotated: predicting Chemical where gold says O costs as much in both batch forms.
+        let strict = loss_of(&full, [b_chem as usize, b_dis as usize]);
+        assert!(strict > 3.0, "{strict}");
+        // Disease-only corpus: its O may be a chemical, so that prediction costs (almost) nothing…
+        assert!(loss_of(&disease_only, [b_chem as usize, b_dis as usize]) < 0.01);
+        // …but a Disease tag is still exact: predicting O there costs the full −log p (logit gap 8,
+        // averaged over the 2 positions), as in the full corpus.
+        let missed_disease = loss_of(&disease_only, [o as usize, o as usize]);
+        assert!(missed_disease > 3.99, "{missed_disease}");
+        assert!((missed_disease - loss_of(&full, [o as usize, o as usize])).abs() < 1e-3, "{missed_disease}");
+    }
+
+    #[test]
+    fn a_batch_mixing_corpora_uses_the_partial_loss_and_agrees_with_cross_entropy_on_full_examples() {
+        let full = example([0, 3], &[]);
+        let disease_only = example([0, 0], &[1, 2]);
+        let batch = Batch::new(&[&full, &full], 0, &labels(), &Device::Cpu).unwrap();
+        assert!(batch.allowed.is_none());
+        let mixed = Batch::new(&[&full, &disease_only], 0, &labels(), &Device::Cpu).unwrap();
+        let allowed = mixed.allowed.as_ref().unwrap().to_vec2::<f32>().unwrap();
+        let open: Vec<Vec<bool>> = allowed.iter().map(|row| row.iter().map(|&v| v == 0.0).collect()).collect();
+        assert_eq!(open[0], [true, false, false, false, false]);
+        assert_eq!(open[1], [false, false, false, true, false]);
+        assert_eq!(open[2], [true, true, true, false, false]);
+        // On fully annotated examples the partial form is plain cross-entropy.
+        let x = Tensor::from_vec((0..40).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(), (2, 4, 5), &Device::Cpu)
+            .unwrap();
+        let forced = Batch {
+            allowed: Some(Tensor::from_vec(allowed[..2].concat().repeat(2), (4, 5), &Device::Cpu).unwrap()),
+            ..Batch::new(&[&full, &full], 0, &labels(), &Device::Cpu).unwrap()
+        };
+        let a = loss(&x, &batch, 0.0).unwrap().to_scalar::<f32>().unwrap();
+        let b = loss(&x, &forced, 0.0).unwrap().to_scalar::<f32>().unwrap();
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
 }

@@ -57,6 +57,7 @@ fn settings(base: &Path, data: &Path, epochs: usize) -> Settings {
         seed: 7,
         max_train_sentences: None,
         max_devel_sentences: None,
+        extra_data: Vec::new(),
         precision: Precision::F32,
     }
 }
