@@ -39,8 +39,10 @@ wasm-profile)
   printf '#!/bin/sh\nexec %s --cpu-prof --cpu-prof-dir=%s --cpu-prof-interval 200 "$@"\n' "$(command -v node)" "$profiles" \
     > "$profiles/node"
   chmod +x "$profiles/node"
-  cargo test --release --target wasm32-unknown-unknown -p medlight-ner --test wasm_forward --no-run >&2
-  test_wasm=$(ls -t target/wasm32-unknown-unknown/release/deps/wasm_forward-*.wasm | head -1)
+  # The test's wasm, as cargo names it in its build messages (not the newest file matching a glob).
+  test_wasm=$(cargo test --release --target wasm32-unknown-unknown -p medlight-ner --test wasm_forward --no-run \
+    --message-format=json-render-diagnostics | sed -n 's/.*"executable":"\([^"]*wasm_forward-[^"]*\.wasm\)".*/\1/p')
+  [[ -f $test_wasm ]] || { echo "scripts/bench.sh wasm-profile: cargo named no wasm_forward test wasm" >&2; exit 1; }
   # As Trunk does for the app (-O3), so the profile is of the code that ships; -g keeps the names.
   # Without it the profile misleads: e.g. libm's fmaxf, called per element, took 7 % there, and
   # wasm-opt inlines it.
