@@ -27,7 +27,10 @@ pub struct Metrics {
     pub quantized_bytes: u64,
     pub quantized_sha256: String,
     pub best_epoch: usize,
+    /// Training steps, all epochs.
     pub train_seconds: f64,
+    /// Whole epochs: training plus the devel evaluation after each.
+    pub epochs_seconds: f64,
     pub tokens_per_second: f64,
     pub device: String,
     pub settings: train::Settings,
@@ -50,7 +53,10 @@ pub fn finish(outcome: &Outcome, out: &Path, quant: &str, word_embeddings_quant:
     let devel_f32 = score(out, Format::F32, device, &outcome.devel)?;
     let devel_quantized = score(out, Format::Quantized, device, &outcome.devel)?;
     let history = &outcome.state.history;
-    let train_seconds: f64 = history.iter().map(|r| r.seconds).sum();
+    // Checkpoints from before per-epoch training time was recorded have 0 there: count the whole epoch.
+    let train_seconds: f64 =
+        history.iter().map(|r| if r.train_seconds > 0.0 { r.train_seconds } else { r.seconds }).sum();
+    let epochs_seconds: f64 = history.iter().map(|r| r.seconds).sum();
     let tokens_per_second = history.iter().map(|r| r.tokens_per_second).sum::<f64>() / history.len().max(1) as f64;
     let metrics = Metrics {
         devel_f32,
@@ -62,6 +68,7 @@ pub fn finish(outcome: &Outcome, out: &Path, quant: &str, word_embeddings_quant:
         quantized_sha256: hex(&Sha256::digest(&bytes)),
         best_epoch: outcome.state.best_epoch,
         train_seconds,
+        epochs_seconds,
         tokens_per_second,
         device: format!("{device:?}"),
         settings: outcome.state.settings.clone(),
@@ -137,7 +144,8 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          ## Training\n\n\
          Seed {seed}; {epochs} epochs (best: {best}); batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
          linear decay, weight decay {wd}, clip {clip}; dropout {hd}/{ad}; label smoothing {ls}; word embeddings \
-         {embeddings}. {secs:.0} s on {device} ({tps:.0} tokens/s).\n\n\
+         {embeddings}. {secs:.0} s of training steps on {device} ({tps:.0} tokens/s), {epoch_secs:.0} s with the devel \
+         evaluation after each epoch.\n\n\
          ## Limits\n\n\
          Trained on PubMed abstracts: clinical notes, other languages and other entity types (genes, \
          species) are out of domain. Predictions are suggestions for a reader, not a diagnosis.\n",
@@ -169,6 +177,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
         ad = s.attention_dropout,
         ls = s.label_smoothing,
         secs = m.train_seconds,
+        epoch_secs = m.epochs_seconds,
         device = m.device,
         tps = m.tokens_per_second,
     )

@@ -83,6 +83,9 @@ fn trains_writes_outputs_and_reloads_to_the_same_spans() {
     }
     let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(written["settings"]["seed"], 7);
+    // Training time counts the steps only; the whole epochs add the devel evaluation.
+    let (steps, epochs) = (written["train_seconds"].as_f64().unwrap(), written["epochs_seconds"].as_f64().unwrap());
+    assert!(steps > 0.0 && steps < epochs, "train_seconds {steps}, epochs_seconds {epochs}");
     assert!((written["devel_f32"]["overall"]["f1"].as_f64().unwrap() - metrics.devel_f32.overall.f1).abs() < 1e-12);
     assert!(std::fs::read_to_string(out.join("training-curve.svg")).unwrap().contains("<svg"));
 
