@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fills .gpu/ (git-ignored) for a GPU machine without a Rust toolchain or internet access: the trainer
 # built here with --features cuda (CUDA 13.0 PTX, see scripts/fetch-cuda-toolkit.sh), the base encoder
-# in f16 (it must travel under 64 MiB; the far side restores f32), and BC5CDR. There, run
+# in f16 (it must travel under 64 MiB; the far side restores f32), BC5CDR and NCBI-disease (for
+# --extra-data). There, run
 #   bash bench/gpu/device-run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,5 +21,6 @@ tensors = load_file(sys.argv[1])
 save_file({k: (v.astype(np.float16) if v.dtype == np.float32 else v) for k, v in tensors.items()}, sys.argv[2])
 PY
 xz -T0 -6 .gpu/base/model-f16.safetensors
-tar cJf .gpu/data.tar.xz -C "$(dirname "$data")" "$(basename "$data")"
+ncbi=${MEDLIGHT_NCBI:-$(dirname "$data")/ncbi-disease}
+tar cJf .gpu/data.tar.xz -C "$(dirname "$data")" "$(basename "$data")" -C "$(dirname "$ncbi")" "$(basename "$ncbi")"
 du -sh .gpu

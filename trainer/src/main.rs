@@ -88,7 +88,8 @@ struct TrainArgs {
     /// Output directory
     #[arg(long, default_value_os_t = export::default_out())]
     out: PathBuf,
-    #[arg(long, default_value_t = 6)]
+    /// Epochs (12: devel F1 still rose after 6, +0.36 for the quantised file on the CPU)
+    #[arg(long, default_value_t = 12)]
     epochs: usize,
     /// Sentences per batch
     #[arg(long, default_value_t = 16)]
