@@ -140,7 +140,7 @@ mod cuda {
     use candle_core::cuda_backend::WrapErr;
     use candle_core::{CudaStorage, Layout, Result};
 
-    use super::{offsets as range, Moment, Step};
+    use super::{offsets, Moment, Step};
 
     const SOURCE: &str = r#"
 extern "C" __global__ void medlight_adamw_moment(float* m, const float* g, float beta, float coef,
@@ -170,7 +170,7 @@ extern "C" __global__ void medlight_adamw_step(float* theta, const float* m, con
     }
 
     pub fn moment(op: &Moment, s1: &mut CudaStorage, l1: &Layout, s2: &CudaStorage, l2: &Layout) -> Result<()> {
-        let ((a, b), (c, d)) = (range(l1, "adamw-moment")?, range(l2, "adamw-moment")?);
+        let ((a, b), (c, d)) = (offsets(l1, "adamw-moment")?, offsets(l2, "adamw-moment")?);
         let n = (b - a) as u32;
         let func = s1.device().get_or_load_custom_func("medlight_adamw_moment", MODULE, ptx()?)?;
         let g = s2.as_cuda_slice::<f32>()?.slice(c..d);
@@ -192,7 +192,7 @@ extern "C" __global__ void medlight_adamw_step(float* theta, const float* m, con
         s3: &CudaStorage,
         l3: &Layout,
     ) -> Result<()> {
-        let ((a, b), (c, d), (e, f)) = (range(l1, "adamw-step")?, range(l2, "adamw-step")?, range(l3, "adamw-step")?);
+        let ((a, b), (c, d), (e, f)) = (offsets(l1, "adamw-step")?, offsets(l2, "adamw-step")?, offsets(l3, "adamw-step")?);
         let n = (b - a) as u32;
         let func = s1.device().get_or_load_custom_func("medlight_adamw_step", MODULE, ptx()?)?;
         let m = s2.as_cuda_slice::<f32>()?.slice(c..d);
