@@ -91,14 +91,15 @@ impl Batch {
                     positions.push((row * len + col) as u32);
                     targets.push(label as u32);
                     if partial {
-                        let mut row = vec![DISALLOWED; n_labels];
-                        row[label as usize] = 0.0;
+                        // This position's row of `allowed`, appended in place (the loop's `row` is the batch row).
+                        let start = allowed.len();
+                        allowed.resize(start + n_labels, DISALLOWED);
+                        allowed[start + label as usize] = 0.0;
                         if label == outside {
                             for &alt in &e.outside_may_be {
-                                row[alt as usize] = 0.0;
+                                allowed[start + alt as usize] = 0.0;
                             }
                         }
-                        allowed.extend(row);
                     }
                 }
             }
