@@ -27,6 +27,8 @@ pub struct Metrics {
     pub quantized_bytes: u64,
     pub quantized_sha256: String,
     pub best_epoch: usize,
+    /// How many epochs, ending at `best_epoch`, the best model's weights average (1: none).
+    pub best_averaged: usize,
     /// Training steps, all epochs.
     pub train_seconds: f64,
     /// Whole epochs: training plus the devel evaluation after each.
@@ -67,6 +69,7 @@ pub fn finish(outcome: &Outcome, out: &Path, quant: &str, word_embeddings_quant:
         quantized_bytes: bytes.len() as u64,
         quantized_sha256: hex(&Sha256::digest(&bytes)),
         best_epoch: outcome.state.best_epoch,
+        best_averaged: outcome.state.best_averaged,
         train_seconds,
         epochs_seconds,
         tokens_per_second,
@@ -142,7 +145,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          f32. The {quant} F1 column is computed that way, as the browser computes.\n\
          - `tokenizer.json`: the base encoder's WordPiece tokenizer (lower-casing), with padding and truncation off.\n\n\
          ## Training\n\n\
-         Seed {seed}; {epochs} epochs (best: {best}); batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
+         Seed {seed}; {epochs} epochs (best: {best}; --average-last {avg}); batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
          linear decay, weight decay {wd}, clip {clip}; dropout {hd}/{ad}; label smoothing {ls}; word embeddings \
          {embeddings}. {secs:.0} s of training steps on {device} ({tps:.0} tokens/s), {epoch_secs:.0} s with the devel \
          evaluation after each epoch.\n\n\
@@ -167,7 +170,8 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
         sha = m.quantized_sha256,
         seed = s.seed,
         epochs = s.epochs,
-        best = m.best_epoch,
+        best = best_description(&outcome.state),
+        avg = s.average_last,
         batch = s.batch_size,
         lr = s.lr,
         warmup = s.warmup,
@@ -181,6 +185,14 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
         device = m.device,
         tps = m.tokens_per_second,
     )
+}
+
+/// "5", or "the mean of epochs 9-12" for an averaged model.
+fn best_description(state: &train::State) -> String {
+    match state.best_averaged {
+        0 | 1 => format!("epoch {}", state.best_epoch),
+        n => format!("the mean of epochs {}-{}", state.best_epoch + 1 - n, state.best_epoch),
+    }
 }
 
 /// `<out>` unless given.

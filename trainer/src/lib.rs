@@ -1,5 +1,6 @@
 //! The trainer as a library: the `trainer` binary is a thin CLI over it, and tests drive it directly.
 
+pub mod average;
 pub mod batches;
 pub mod data;
 pub mod export;

@@ -50,6 +50,29 @@ enum Command {
     Predict(PredictArgs),
     /// Write the quantised model file (`medlight-<quant>.gguf`) of a trained model directory.
     Quantize(QuantizeArgs),
+    /// Average several trained models' weights (epochs of one run, or runs with other seeds) into a
+    /// model directory, quantised file included.
+    Average(AverageArgs),
+}
+
+#[derive(Args)]
+struct AverageArgs {
+    /// Models to average: model directories (their model.safetensors) or .safetensors files, such as
+    /// a run's <out>/checkpoint/epoch-N.safetensors
+    #[arg(required = true, num_args = 2..)]
+    models: Vec<PathBuf>,
+    /// Output model directory
+    #[arg(long)]
+    out: PathBuf,
+    /// Directory whose config.json and tokenizer.json the output gets [default: the first model directory]
+    #[arg(long)]
+    like: Option<PathBuf>,
+    /// Block format of the quantised model file
+    #[arg(long, default_value = "q8_0")]
+    quant: String,
+    /// Block format of the word embedding table
+    #[arg(long, default_value = WORD_EMBEDDINGS_QUANT)]
+    word_embeddings_quant: String,
 }
 
 #[derive(Args)]
@@ -141,6 +164,10 @@ struct TrainArgs {
     /// so the loss there is over the tags it allows. Models are still selected on --data's devel.tsv.
     #[arg(long, value_name = "DIR")]
     extra_data: Vec<PathBuf>,
+    /// After each epoch also score the mean of the last N epochs' weights, and keep it when it beats
+    /// every single epoch on devel (1: off)
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    average_last: usize,
     /// Use only the first N training sentences (of each corpus)
     #[arg(long)]
     max_train_sentences: Option<usize>,
@@ -197,7 +224,26 @@ fn main() -> Result<()> {
         Some(Command::Eval(args)) => eval(args),
         Some(Command::Predict(args)) => predict(args),
         Some(Command::Quantize(args)) => quantize(args),
+        Some(Command::Average(args)) => average(args),
     }
+}
+
+fn average(args: AverageArgs) -> Result<()> {
+    let files: Vec<PathBuf> =
+        args.models.iter().map(|m| if m.is_dir() { m.join("model.safetensors") } else { m.clone() }).collect();
+    let Some(like) = args.like.clone().or_else(|| args.models.iter().find(|m| m.is_dir()).cloned()) else {
+        bail!("--like DIR is needed: no model directory among the inputs to take config.json and tokenizer.json from");
+    };
+    let config = model_dir::read_config(&like)?;
+    let mean = trainer::average::mean_of(&files, &Device::Cpu)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    candle_core::safetensors::save(&mean, args.out.join("model.safetensors"))?;
+    std::fs::write(args.out.join("config.json"), config.to_json())?;
+    let tokenizer = like.join("tokenizer.json");
+    std::fs::copy(&tokenizer, args.out.join("tokenizer.json")).with_context(|| format!("cannot copy {}", tokenizer.display()))?;
+    let path = export::write_quantized(&args.out, &config, &args.quant, &args.word_embeddings_quant)?;
+    println!("averaged {} models into {} ({})", files.len(), args.out.display(), path.display());
+    Ok(())
 }
 
 fn quantize(args: QuantizeArgs) -> Result<()> {
@@ -248,11 +294,12 @@ fn train(args: TrainArgs) -> Result<()> {
         max_devel_sentences: args.max_devel_sentences,
         extra_data: args.extra_data,
         precision: args.precision,
+        average_last: args.average_last,
     };
     medlight_ner::model::quantize::parse_dtype(&args.quant)?;
     medlight_ner::model::quantize::parse_dtype(&args.word_embeddings_quant)?;
-    if settings.batch_size == 0 || settings.epochs == 0 {
-        bail!("--batch-size and --epochs must be positive");
+    if settings.batch_size == 0 || settings.epochs == 0 || settings.average_last == 0 {
+        bail!("--batch-size, --epochs and --average-last must be positive");
     }
     eprintln!("training on {:?} from {}, writing {}", device, settings.base.display(), args.out.display());
     let outcome = train::run(settings, &args.out, &device, train::Control { resume: args.resume, stop_after_epoch: None })?;

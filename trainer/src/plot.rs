@@ -12,8 +12,8 @@ pub fn training_curve(history: &[EpochRecord], path: &Path) -> Result<()> {
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     let (top, bottom) = root.split_vertically(240);
     let epochs = history.len().max(1) as f64;
-    let draw = |area: &DrawingArea<SVGBackend, _>, title: &str, values: Vec<(f64, f64)>, colour: RGBColor| -> Result<()> {
-        let high = values.iter().map(|v| v.1).fold(0.0f64, f64::max) * 1.1 + 1e-9;
+    let draw = |area: &DrawingArea<SVGBackend, _>, title: &str, series: Vec<(Vec<(f64, f64)>, RGBColor)>| -> Result<()> {
+        let high = series.iter().flat_map(|(values, _)| values).map(|v| v.1).fold(0.0f64, f64::max) * 1.1 + 1e-9;
         let mut chart = ChartBuilder::on(area)
             .caption(title, ("sans-serif", 18))
             .margin(10)
@@ -22,18 +22,29 @@ pub fn training_curve(history: &[EpochRecord], path: &Path) -> Result<()> {
             .build_cartesian_2d(0.5f64..epochs + 0.5, 0f64..high)
             .map_err(|e| anyhow!("{e}"))?;
         chart.configure_mesh().x_desc("epoch").draw().map_err(|e| anyhow!("{e}"))?;
-        chart
-            .draw_series(LineSeries::new(values.iter().copied(), colour.stroke_width(2)))
-            .map_err(|e| anyhow!("{e}"))?;
-        chart
-            .draw_series(values.iter().map(|&(x, y)| Circle::new((x, y), 3, colour.filled())))
-            .map_err(|e| anyhow!("{e}"))?;
+        for (values, colour) in &series {
+            chart
+                .draw_series(LineSeries::new(values.iter().copied(), colour.stroke_width(2)))
+                .map_err(|e| anyhow!("{e}"))?;
+            chart
+                .draw_series(values.iter().map(|&(x, y)| Circle::new((x, y), 3, colour.filled())))
+                .map_err(|e| anyhow!("{e}"))?;
+        }
         Ok(())
     };
     let loss = history.iter().map(|r| (r.epoch as f64, r.train_loss)).collect();
     let f1 = history.iter().map(|r| (r.epoch as f64, 100.0 * r.devel.overall.f1)).collect();
-    draw(&top, "training loss (mean per epoch)", loss, RGBColor(0, 114, 178))?;
-    draw(&bottom, "devel entity F1 (%)", f1, RGBColor(213, 94, 0))?;
+    let averaged: Vec<(f64, f64)> =
+        history.iter().filter_map(|r| Some((r.epoch as f64, 100.0 * r.averaged.as_ref()?.devel.overall.f1))).collect();
+    draw(&top, "training loss (mean per epoch)", vec![(loss, RGBColor(0, 114, 178))])?;
+    let mut f1_series = vec![(f1, RGBColor(213, 94, 0))];
+    let title = if averaged.is_empty() {
+        "devel entity F1 (%)"
+    } else {
+        f1_series.push((averaged, RGBColor(0, 158, 115)));
+        "devel entity F1 (%): each epoch (orange), mean of the last epochs' weights (green)"
+    };
+    draw(&bottom, title, f1_series)?;
     root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The training loop: epochs of AdamW steps over length-bucketed batches, devel evaluation after
 //! each epoch, the best model kept, and a checkpoint per epoch so an interrupted run resumes.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use crate::average;
 use crate::batches::{self, Batch, Example};
 use crate::data::{self, Sentence};
 use crate::optim::{AdamW, Schedule};
@@ -46,6 +48,14 @@ pub struct Settings {
     /// Absent in checkpoints written before the option existed: those trained in f32.
     #[serde(default)]
     pub precision: Precision,
+    /// Also evaluate the mean of the last this-many epochs' weights after each epoch, and keep it
+    /// when it beats every single epoch (1: off; absent in older checkpoints: off).
+    #[serde(default = "one")]
+    pub average_last: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// The dtype of the encoder's matrix products during training.
@@ -80,6 +90,16 @@ pub struct EpochRecord {
     #[serde(default)]
     pub train_seconds: f64,
     pub tokens_per_second: f64,
+    /// With `--average-last`: the devel scores of the mean of this and the preceding epochs' weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub averaged: Option<Averaged>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Averaged {
+    /// How many epochs' weights (this one and those just before it).
+    pub epochs: usize,
+    pub devel: Report,
 }
 
 /// Saved after every epoch in `<out>/checkpoint/`.
@@ -90,6 +110,9 @@ pub struct State {
     pub step: usize,
     pub best_f1: f64,
     pub best_epoch: usize,
+    /// How many epochs, ending at `best_epoch`, the best model averages (1: that epoch's weights).
+    #[serde(default = "one")]
+    pub best_averaged: usize,
     pub history: Vec<EpochRecord>,
 }
 
@@ -228,7 +251,15 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
                 checkpoint.display()
             );
         }
-        State { settings: settings.clone(), epochs_done: 0, step: 0, best_f1: -1.0, best_epoch: 0, history: Vec::new() }
+        State {
+            settings: settings.clone(),
+            epochs_done: 0,
+            step: 0,
+            best_f1: -1.0,
+            best_epoch: 0,
+            best_averaged: 1,
+            history: Vec::new(),
+        }
     };
 
     for epoch in state.epochs_done + 1..=settings.epochs {
@@ -261,6 +292,12 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         bar.finish_and_clear();
         let tagger = Tagger::new(model.clone(), tokenizer.clone())?;
         let (_, report) = data::tag_and_score(&tagger, &devel)?;
+        let averaged = if settings.average_last > 1 {
+            let files = keep_epoch_weights(&checkpoint, epoch, settings.average_last, &varmap)?;
+            evaluate_average(&files, &config, &tokenizer, &devel, device)?
+        } else {
+            None
+        };
         let record = EpochRecord {
             epoch,
             train_loss: loss_sum / plan.len() as f64,
@@ -268,6 +305,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             seconds: started.elapsed().as_secs_f64(),
             train_seconds,
             devel: report.clone(),
+            averaged: averaged.as_ref().map(|(a, _)| a.clone()),
         };
         eprintln!(
             "epoch {epoch}/{}: loss {:.4}, devel P {:.2} R {:.2} F1 {:.2} ({}), {:.0} tok/s, {:.1} s ({:.1} s training)",
@@ -281,13 +319,30 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             record.seconds,
             record.train_seconds
         );
+        if let Some((a, _)) = &averaged {
+            eprintln!(
+                "  mean of epochs {}-{epoch}: devel F1 {:.2} ({})",
+                epoch + 1 - a.epochs,
+                100.0 * a.devel.overall.f1,
+                per_type_f1(&a.devel)
+            );
+        }
         state.history.push(record);
         state.epochs_done = epoch;
         if report.overall.f1 > state.best_f1 {
             state.best_f1 = report.overall.f1;
             state.best_epoch = epoch;
+            state.best_averaged = 1;
             std::fs::create_dir_all(out)?;
             save_atomically(&out.join("model.safetensors"), |p| Ok(varmap.save(p)?))?;
+            std::fs::write(out.join("config.json"), config.to_json())?;
+        }
+        if let Some((a, mean)) = averaged.filter(|(a, _)| a.devel.overall.f1 > state.best_f1) {
+            state.best_f1 = a.devel.overall.f1;
+            state.best_epoch = epoch;
+            state.best_averaged = a.epochs;
+            std::fs::create_dir_all(out)?;
+            save_atomically(&out.join("model.safetensors"), |p| Ok(candle_core::safetensors::save(&mean, p)?))?;
             std::fs::write(out.join("config.json"), config.to_json())?;
         }
         save_checkpoint(&checkpoint, &state, &varmap, &optimiser)?;
@@ -301,6 +356,38 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[out.join("model.safetensors")], DType::F32, device)? };
     let best = TokenClassifier::load(&Weights::float(vb), &config)?;
     Ok(Outcome { best, state, config, tokenizer, devel, labels })
+}
+
+/// Saves this epoch's weights in the checkpoint directory, deletes those that fell out of the window,
+/// and returns the window's files, oldest first (on a resumed run the earlier ones are still there).
+fn keep_epoch_weights(checkpoint: &Path, epoch: usize, window: usize, varmap: &VarMap) -> Result<Vec<PathBuf>> {
+    let file = |e: usize| checkpoint.join(format!("epoch-{e}.safetensors"));
+    std::fs::create_dir_all(checkpoint)?;
+    save_atomically(&file(epoch), |p| Ok(varmap.save(p)?))?;
+    for old in 1..=epoch.saturating_sub(window) {
+        if file(old).is_file() {
+            std::fs::remove_file(file(old))?;
+        }
+    }
+    Ok((epoch.saturating_sub(window) + 1..=epoch).map(file).filter(|f| f.is_file()).collect())
+}
+
+/// Devel scores of the mean of `files` (none for fewer than two), with the mean itself.
+fn evaluate_average(
+    files: &[PathBuf],
+    config: &BertConfig,
+    tokenizer: &tokenizers::Tokenizer,
+    devel: &[Sentence],
+    device: &Device,
+) -> Result<Option<(Averaged, HashMap<String, Tensor>)>> {
+    if files.len() < 2 {
+        return Ok(None);
+    }
+    let mean = average::mean_of(files, device)?;
+    let vb = VarBuilder::from_tensors(mean.clone(), DType::F32, device);
+    let tagger = Tagger::new(TokenClassifier::load(&Weights::float(vb), config)?, tokenizer.clone())?;
+    let (_, report) = data::tag_and_score(&tagger, devel)?;
+    Ok(Some((Averaged { epochs: files.len(), devel: report }, mean)))
 }
 
 /// The tags of the main corpus's entity types that an extra corpus does not annotate (its `O`

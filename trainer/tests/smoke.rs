@@ -59,6 +59,7 @@ fn settings(base: &Path, data: &Path, epochs: usize) -> Settings {
         max_devel_sentences: None,
         extra_data: Vec::new(),
         precision: Precision::F32,
+        average_last: 1,
     }
 }
 
@@ -124,6 +125,8 @@ fn mixed_precision_trains_and_saves_f32_weights() {
 fn an_interrupted_run_resumes_to_the_same_result() {
     let (base, data) = fixtures("resume");
     let root = base.parent().unwrap();
+    // With weight averaging, whose window of epoch weights must survive the interruption too.
+    let settings = |base: &Path, data: &Path, epochs| Settings { average_last: 2, ..settings(base, data, epochs) };
     let whole = train::run(settings(&base, &data, 4), &root.join("whole"), &Device::Cpu, Control::default()).unwrap();
 
     let out = root.join("interrupted");
@@ -139,13 +142,49 @@ fn an_interrupted_run_resumes_to_the_same_result() {
     assert_eq!(resumed.state.history.len(), 4);
     for (a, b) in whole.state.history.iter().zip(&resumed.state.history) {
         assert!((a.train_loss - b.train_loss).abs() < 1e-5, "epoch {}: {} vs {}", a.epoch, a.train_loss, b.train_loss);
+        let f1 = |r: &train::EpochRecord| r.averaged.as_ref().map(|a| (a.epochs, a.devel.overall.f1));
+        assert_eq!(f1(a), f1(b), "epoch {}", a.epoch);
     }
+    assert_eq!(whole.state.best_averaged, resumed.state.best_averaged);
     assert_eq!(whole.state.best_epoch, resumed.state.best_epoch);
 
     let mut other = settings(&base, &data, 4);
     other.seed = 8;
     let err = train::run(other, &out, &Device::Cpu, Control { resume: true, stop_after_epoch: None }).err().unwrap();
     assert!(err.to_string().contains("other settings"), "{err}");
+}
+
+#[test]
+fn averaging_scores_the_mean_of_a_window_of_epochs_and_keeps_the_best_candidate() {
+    let (base, data) = fixtures("average");
+    let out = base.parent().unwrap().join("out");
+    let outcome =
+        train::run(Settings { average_last: 2, ..settings(&base, &data, 4) }, &out, &Device::Cpu, Control::default())
+            .unwrap();
+    let history = &outcome.state.history;
+    assert!(history[0].averaged.is_none(), "one epoch has nothing to average");
+    assert!(history[1..].iter().all(|r| r.averaged.as_ref().is_some_and(|a| a.epochs == 2)));
+    // Only the window's epochs stay on disk.
+    let file = |e: usize| out.join("checkpoint").join(format!("epoch-{e}.safetensors"));
+    assert_eq!((1..=4).map(|e| file(e).is_file()).collect::<Vec<_>>(), [false, false, true, true]);
+    // The last record's averaged score is that of the mean of the files left.
+    let mean = trainer::average::mean_of(&[file(3), file(4)], &Device::Cpu).unwrap();
+    let vb = candle_nn::VarBuilder::from_tensors(mean, candle_core::DType::F32, &Device::Cpu);
+    let model = medlight_ner::model::TokenClassifier::load(&medlight_ner::model::Weights::float(vb), &outcome.config).unwrap();
+    let tagger = Tagger::new(model, outcome.tokenizer.clone()).unwrap();
+    let (_, report) = trainer::data::tag_and_score(&tagger, &outcome.devel).unwrap();
+    assert_eq!(report.overall.f1, history[3].averaged.as_ref().unwrap().devel.overall.f1);
+    // The model written is the best candidate, single epoch or mean, as scored.
+    let best = candle_nn::VarBuilder::from_tensors(
+        candle_core::safetensors::load(out.join("model.safetensors"), &Device::Cpu).unwrap(),
+        candle_core::DType::F32,
+        &Device::Cpu,
+    );
+    let model = medlight_ner::model::TokenClassifier::load(&medlight_ner::model::Weights::float(best), &outcome.config).unwrap();
+    let (_, report) = trainer::data::tag_and_score(&Tagger::new(model, outcome.tokenizer.clone()).unwrap(), &outcome.devel).unwrap();
+    assert_eq!(report.overall.f1, outcome.state.best_f1);
+    let candidates = history.iter().flat_map(|r| [Some(r.devel.overall.f1), r.averaged.as_ref().map(|a| a.devel.overall.f1)]);
+    assert_eq!(candidates.flatten().fold(f64::MIN, f64::max), outcome.state.best_f1);
 }
 
 #[test]
