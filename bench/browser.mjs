@@ -1,7 +1,10 @@
 // Browser benchmark: Medlight's worker and the transformers.js peer, same model weights, same
 // BC5CDR devel sentences, same Debian headless Chromium, one after the other in one run.
 //
-//   node bench/browser.mjs [--limit N] [--runs R] [--json out.json]
+//   node bench/browser.mjs [--limit N] [--runs R] [--systems ours,ours-baseline,peer] [--json out.json]
+//
+// `ours` is the worker build the app would start in this browser (relaxed SIMD here), `ours-baseline`
+// the baseline-SIMD build that browsers without relaxed SIMD get.
 //
 // Needs: dist/ (trunk build --release), bench/node_modules (npm ci --ignore-scripts in bench/) and the
 // peer's ONNX model in bench/peer/model (bench/peer/export_onnx.py); scripts/bench.sh does all three.
@@ -24,7 +27,7 @@ const { values: args } = parseArgs({
     limit: { type: "string", default: "0" },
     devel: { type: "string", default: here("../../shared/data/bc5cdr/devel.tsv") },
     json: { type: "string" },
-    systems: { type: "string", default: "ours,peer" },
+    systems: { type: "string", default: "ours,ours-baseline,peer" },
   },
 });
 
@@ -183,7 +186,7 @@ async function measure(system, { origin, sent }, sentences) {
     const doc = chunks(sentences);
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     const throughput = {};
-    for (const workers of system === "ours" ? [...new Set([1, cores])] : [1]) {
+    for (const workers of system.startsWith("ours") ? [...new Set([1, cores])] : [1]) {
       const run = await page.evaluate(([c, w]) => window.throughput(c, w), [doc, workers]);
       throughput[workers] = { ...run, tokensPerS: tokens / (run.ms / 1000) };
     }
@@ -226,7 +229,7 @@ if (args.json) {
 }
 
 /** The README's table: each figure for both systems and their ratio (ours ÷ peer). */
-function table({ ours, peer }) {
+function table({ ours, peer, "ours-baseline": baseline }) {
   const mb = (b) => (b / 1e6).toFixed(2);
   const ms = (x) => x.toFixed(1);
   const rate = (x) => Math.round(x).toLocaleString("en");
@@ -248,6 +251,10 @@ function table({ ours, peer }) {
   const lines = ["| figure | Medlight | transformers.js | ratio |", "| --- | ---: | ---: | ---: |"];
   for (const [name, a, b, fmt] of rows) {
     lines.push(`| ${name} | ${fmt(a)} | ${b === undefined ? "–" : fmt(b)} | ${b ? (a / b).toFixed(2) + "×" : "–"} |`);
+  }
+  if (baseline) {
+    const one = (r) => `30-word median ${ms(r.typical30.medianMs)} ms, one sentence at a time ${rate(r.sequentialTokensPerS)} tokens/s, 1 worker on chunks ${rate(r.throughput[1].tokensPerS)} tokens/s`;
+    lines.push("", `Medlight, relaxed-SIMD worker: ${one(ours)}`, `Medlight, baseline-SIMD worker: ${one(baseline)} (ratio of 30-word medians ${(ours.typical30.medianMs / baseline.typical30.medianMs).toFixed(2)}×)`);
   }
   const found = Object.entries(ours.throughput).map(([w, r]) => `${r.entities} with ${w} worker(s)`).join(", ");
   lines.push("", `tokens: Medlight ${ours.tokens}, peer ${peer?.tokens ?? "–"}; cores: ${ours.cores}; entities found by Medlight: ${found}`);

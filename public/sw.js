@@ -9,9 +9,18 @@ const VERSION = "@MEDLIGHT_VERSION@";
 const FILES = @MEDLIGHT_FILES@;
 const CACHE = `medlight-${VERSION}`;
 
+// The app has two builds of its model worker; the page starts the relaxed-SIMD one where this
+// module (src/relaxed_simd.rs, the same bytes) validates, so only that build is cached here.
+const RELAXED_SIMD = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 147, 2, 11]));
+const WORKER_FILE = /^worker(_relaxed)?(\.js|_bg\.wasm|_loader\.js)$/;
+const WANTED = FILES.filter((file) => {
+  const worker = WORKER_FILE.exec(file);
+  return !worker || Boolean(worker[1]) === RELAXED_SIMD;
+});
+
 self.addEventListener("install", (event) => {
   // "no-cache": revalidate with the server, so a stale HTTP-cached file never enters a new version.
-  const requests = FILES.map((file) => new Request(file, { cache: "no-cache" }));
+  const requests = WANTED.map((file) => new Request(file, { cache: "no-cache" }));
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(requests)));
 });
 

@@ -27,6 +27,8 @@ cargo test --release --target wasm32-unknown-unknown -p medlight --test offsets
 
 section "wasm tests in headless Chromium (wasm-bindgen-test): the core"
 cargo test --release --target wasm32-unknown-unknown -p medlight-ner --test wasm
+# Again with the relaxed-SIMD kernel of the app's other worker build (exact sums, same logits).
+cargo test --release --target wasm32-unknown-unknown -p medlight-ner --features relaxed-simd --test wasm
 
 # Dev profile: reuses the native test build above (seconds) instead of an LTO release build (minutes).
 section "end-to-end tests of dist/ in headless Chromium (tests/e2e.rs)"

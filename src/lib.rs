@@ -5,5 +5,6 @@ pub mod export;
 pub mod highlight;
 pub mod integrity;
 pub mod protocol;
+pub mod relaxed_simd;
 pub mod results;
 pub mod ui;

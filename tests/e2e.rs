@@ -30,7 +30,7 @@ fn repo() -> PathBuf {
 /// The built app; its absence is a failure, never a skip.
 fn dist() -> PathBuf {
     let dist = std::env::var_os("MEDLIGHT_DIST").map(PathBuf::from).unwrap_or_else(|| repo().join("dist"));
-    for needed in ["index.html", "medlight_bg.wasm", "worker_bg.wasm", "models/tokenizer.json"] {
+    for needed in ["index.html", "medlight_bg.wasm", "worker_bg.wasm", "worker_relaxed_bg.wasm", "models/tokenizer.json"] {
         assert!(
             dist.join(needed).is_file(),
             "END-TO-END TESTS CANNOT RUN: {} is missing. Run `scripts/test.sh` (it installs the tools and runs \
@@ -537,6 +537,32 @@ async fn retry_recovers(server: &Server, browser: &Browser) {
     assert!(ready.starts_with("Model ready in"), "{ready}");
 }
 
+/// A browser without relaxed SIMD (simulated: the page's `WebAssembly.validate` refuses every
+/// module, as such an engine refuses the probe) gets the baseline-SIMD worker, which tags the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_without_relaxed_simd_the_baseline_worker_tags_the_same() {
+    let server = serve(dist());
+    let browser = browser().await;
+    browser.cdp("Page.enable", json!({})).await;
+    browser
+        .cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": "WebAssembly.validate = () => false;" }))
+        .await;
+    browser.client().goto(&server.url).await.unwrap();
+    browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    browser.type_text(SENTENCE).await;
+    let marks = browser.annotated(SENTENCE).await;
+    let found: Vec<(&str, &str)> = marks.iter().map(|(t, l, _)| (t.as_str(), l.as_str())).collect();
+    assert_eq!(found, [("Cisplatin", "Chemical"), ("nephrotoxicity", "Disease"), ("lung cancer", "Disease")]);
+    // The service worker, which the override does not reach, caches the relaxed build as this Chromium
+    // has relaxed SIMD (e2e_no_request_… checks it fetches nothing else); the baseline build's files
+    // can only have been asked for by the page and its worker.
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    for file in ["/worker_loader.js", "/worker_bg.wasm"] {
+        assert!(paths.iter().any(|p| p == file), "the page did not load the baseline worker's {file}: {paths:?}");
+    }
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_a_failed_model_download_shows_an_error_and_retry_recovers() {
     let (server, browser, error) = open_failing(UNAVAILABLE).await;
@@ -918,7 +944,9 @@ async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
     // The browser-wide network log (page, worker, service worker) saw this origin only.
     let requests = browser.close_and_read_netlog().await;
     let ours: Vec<&String> = requests.iter().filter(|(initiator, _)| initiator == origin).map(|(_, url)| url).collect();
-    assert!(ours.iter().any(|u| u.ends_with("/worker_bg.wasm")), "the network log missed the worker: {requests:?}");
+    // This Chromium has relaxed SIMD: the page runs, and the service worker caches, that build only.
+    assert!(ours.iter().any(|u| u.ends_with("/worker_relaxed_bg.wasm")), "the network log missed the worker: {requests:?}");
+    assert!(!ours.iter().any(|u| u.ends_with("/worker_bg.wasm")), "the baseline worker was fetched too: {ours:?}");
     assert!(ours.iter().any(|u| u.ends_with("/models/medlight-q8_0.gguf")), "the network log missed the model");
     for url in ours {
         assert!(url.starts_with(origin), "the app contacted another origin: {url}");

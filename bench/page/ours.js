@@ -1,11 +1,16 @@
-// Medlight as the app runs it: the shipped worker (dist/worker_loader.js) with the shipped model.
-const WORKER = "/worker_loader.js";
+// Medlight as the app runs it: the shipped worker with the shipped model. Like the app
+// (src/ui/model.rs), it starts the relaxed-SIMD build (dist/worker_relaxed_loader.js) where the
+// browser validates the probe module of src/relaxed_simd.rs, else dist/worker_loader.js;
+// ours-baseline.js forces the latter.
+const RELAXED_SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 147, 2, 11]);
+const workerUrl = () =>
+  globalThis.medlightWorker ?? (WebAssembly.validate(RELAXED_SIMD_PROBE) ? "/worker_relaxed_loader.js" : "/worker_loader.js");
 const MODEL = "models/medlight-q8_0.gguf";
 const TOKENIZER = "models/tokenizer.json";
 
 class ModelWorker {
   constructor() {
-    this.worker = new Worker(WORKER);
+    this.worker = new Worker(workerUrl());
     this.waiting = new Map();
     this.nextId = 1;
     this.ready = new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@
 mod fetch;
 
 #[cfg(target_arch = "wasm32")]
-fn main() {
+pub fn main() {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
@@ -110,6 +110,6 @@ async fn stream(
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn main() {
+pub fn main() {
     eprintln!("the worker runs in a browser: build the app with `trunk build`");
 }
