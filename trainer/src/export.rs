@@ -140,8 +140,8 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          - `{file}` ({mb:.1} MB, SHA-256 `{sha}`): the quantised model the web app runs. GGUF v2: weight \
          matrices with ≥ 32 rows in `{quant}` blocks (position embeddings included), the word embedding \
          table in `{equant}` blocks, norms, biases and the classifier in f32; metadata `medlight.config` holds \
-         `config.json`. At load, inference re-packs each weight matrix as int8 with one scale per row and \
-         runs the linear layers in integer arithmetic (inputs quantised per row to 13-15 bits); the rest in \
+         `config.json`. At load, inference re-packs each weight matrix as 7-bit integers with one scale per \
+         row and runs the linear layers in integer arithmetic (inputs quantised per row to 8 bits); the rest in \
          f32. The {quant} F1 column is computed that way, as the browser computes.\n\
          - `tokenizer.json`: the base encoder's WordPiece tokenizer (lower-casing), with padding and truncation off.\n\n\
          ## Training\n\n\
