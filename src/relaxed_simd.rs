@@ -4,7 +4,8 @@
 //! the build the browser will run) ask `WebAssembly.validate` about this probe first.
 
 /// A wasm module with one function `() -> v128` that applies `i32x4.relaxed_dot_i8x16_i7x16_add_s`
-/// (opcode 0xfd 0x113) to three zero vectors. `public/sw.js` holds the same bytes (a test checks).
+/// (opcode 0xfd 0x113) to three zero vectors. `public/sw.js` and the bench page
+/// (`bench/page/ours.js`) hold the same bytes (a test checks).
 pub const RELAXED_SIMD_PROBE: &[u8] = &[
     0, 97, 115, 109, 1, 0, 0, 0, // magic, version 1
     1, 5, 1, 96, 0, 1, 123, // types: () -> v128
@@ -22,10 +23,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_service_worker_probes_with_the_same_module() {
-        let sw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/public/sw.js")).unwrap();
+    fn the_service_worker_and_the_bench_page_probe_with_the_same_module() {
         let list = RELAXED_SIMD_PROBE.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ");
-        assert!(sw.contains(&format!("[{list}]")), "public/sw.js should probe with [{list}]");
+        for file in ["public/sw.js", "bench/page/ours.js"] {
+            let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+            assert!(text.contains(&format!("[{list}]")), "{file} should probe with [{list}]");
+        }
     }
 
     #[test]

@@ -329,21 +329,19 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         }
         state.history.push(record);
         state.epochs_done = epoch;
-        if report.overall.f1 > state.best_f1 {
-            state.best_f1 = report.overall.f1;
-            state.best_epoch = epoch;
-            state.best_averaged = 1;
+        // The model directory holds the best candidate so far: an epoch's weights or a mean of epochs.
+        let keep_best = |write: &dyn Fn(&Path) -> Result<()>| -> Result<()> {
             std::fs::create_dir_all(out)?;
-            save_atomically(&out.join("model.safetensors"), |p| Ok(varmap.save(p)?))?;
-            std::fs::write(out.join("config.json"), config.to_json())?;
+            save_atomically(&out.join("model.safetensors"), write)?;
+            Ok(std::fs::write(out.join("config.json"), config.to_json())?)
+        };
+        if report.overall.f1 > state.best_f1 {
+            (state.best_f1, state.best_epoch, state.best_averaged) = (report.overall.f1, epoch, 1);
+            keep_best(&|p| Ok(varmap.save(p)?))?;
         }
         if let Some((a, mean)) = averaged.filter(|(a, _)| a.devel.overall.f1 > state.best_f1) {
-            state.best_f1 = a.devel.overall.f1;
-            state.best_epoch = epoch;
-            state.best_averaged = a.epochs;
-            std::fs::create_dir_all(out)?;
-            save_atomically(&out.join("model.safetensors"), |p| Ok(candle_core::safetensors::save(&mean, p)?))?;
-            std::fs::write(out.join("config.json"), config.to_json())?;
+            (state.best_f1, state.best_epoch, state.best_averaged) = (a.devel.overall.f1, epoch, a.epochs);
+            keep_best(&|p| Ok(candle_core::safetensors::save(&mean, p)?))?;
         }
         save_checkpoint(&checkpoint, &state, &varmap, &optimiser)?;
         if control.stop_after_epoch == Some(epoch) {
