@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On a CUDA 13 machine with PyTorch and transformers but no Rust or internet, from the repository root
-# with .gpu/ filled by bench/gpu/pack.sh: scripts/bench.sh gpu in f32 then bf16 (Medlight's trainer vs
-# the Hugging Face Trainer), then single-run recipe variants of our trainer while time allows.
+# with .gpu/ filled by bench/gpu/pack.sh: scripts/bench.sh gpu in f32 (Medlight's trainer vs the Hugging
+# Face Trainer), the baseline trainer if one was packed, the trainer's default recipe, then bf16, each
+# phase only if it can end before ~540 s.
 # Results: /tmp/gpu, packed (without weights) into $OUT/results.tgz when OUT is set.
 set -uo pipefail
 OUT=${OUT:-/tmp}
@@ -25,7 +26,9 @@ PY
 )
 echo "libdirs: $libdirs"
 export LD_LIBRARY_PATH="$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-xz -dkf .gpu/trainer.xz && chmod +x .gpu/trainer
+for t in trainer trainer-baseline; do
+  [ -f .gpu/$t.xz ] && xz -dkf .gpu/$t.xz && chmod +x .gpu/$t
+done
 ldd .gpu/trainer | grep -E "not found|cublas|curand|nvrtc|libcuda"
 tar xJf .gpu/data.tar.xz -C .gpu && ls -la .gpu/bc5cdr .gpu/ncbi-disease
 # The base travelled in f16 (64 MiB limit); both trainers read the same f32 copy of it.
@@ -38,37 +41,31 @@ t = load_file("/tmp/model-f16.safetensors")
 save_file({k: (v.astype(np.float32) if v.dtype == np.float16 else v) for k, v in t.items()}, "/tmp/base/model.safetensors")
 PY
 export MEDLIGHT_TRAINER=.gpu/trainer MEDLIGHT_BASE=/tmp/base MEDLIGHT_DATA=.gpu/bc5cdr MEDLIGHT_BENCH_OUT=/tmp/gpu
+mkdir -p /tmp/gpu
 pack() {
   (cd /tmp/gpu && tar czf "$OUT/results.tgz" --exclude='*.safetensors' --exclude='*.gguf' --exclude=checkpoint --exclude='*.svg' .)
 }
 [ -n "${DRY:-}" ] && exit 0
-phase_start=$(elapsed)
-echo "=== f32 at $(elapsed) s"
-scripts/bench.sh gpu --epochs 6 --precisions f32 --systems ours,hf
-pack
-phase=$(( $(elapsed) - phase_start ))
-if [ $(( $(elapsed) + phase )) -lt 570 ]; then
-  echo "=== bf16 at $(elapsed) s"
-  scripts/bench.sh gpu --epochs 6 --precisions bf16 --systems ours,hf
-  pack
-else
-  echo "skip bf16 at $(elapsed) s (the f32 pair took $phase s)"
-fi
-# Accuracy levers for issue 5, while device time lasts (ours only, f32).
-sweep() {
-  local name=$1 factor=$2; shift 2
-  # Start only if one more run (as long as the f32 bench run, plus a margin) ends before ~560 s.
-  local need
-  need=$(python3 -c "print(int($factor * 1.2 * float(open('/tmp/gpu/ours-f32/wall.txt').read())))" 2>/dev/null || echo 9999)
-  if [ $(( $(elapsed) + need )) -gt 560 ]; then echo "skip $name at $(elapsed) s (needs ~$need s)"; return; fi
-  echo "=== sweep $name at $(elapsed) s"
-  local run=/tmp/gpu/sweep-$name
-  rm -rf "$run"
-  .gpu/trainer train --device cuda --data .gpu/bc5cdr --base /tmp/base --out "$run" "$@" 2>&1 | grep -E "^epoch|devel F1|rror"
+# GPU utilisation every 250 ms for the whole run (phase start times are printed below).
+nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -lms 250 > /tmp/gpu/utilisation.csv 2>&1 &
+echo "run started $(date '+%H:%M:%S')"
+# Runs "$@" as phase $1 if the estimate $2 (seconds) still fits before 540 s.
+phase() {
+  local name=$1 need=$2; shift 2
+  if [ $(( $(elapsed) + need )) -gt 540 ]; then echo "skip $name at $(elapsed) s (needs ~$need s)"; return; fi
+  echo "=== $name at $(elapsed) s ($(date '+%H:%M:%S'))"
+  "$@"
   pack
 }
-# The trainer's defaults since the 12-epoch model shipped: that recipe on the GPU (F1 against the CPU
-# run, and the time to reach it), then joint training with NCBI-disease.
-sweep default 2
-sweep ncbi-e3 1.2 --epochs 3 --extra-data .gpu/ncbi-disease
+phase "f32: ours, then HF" 200 scripts/bench.sh gpu --epochs 6 --precisions f32 --systems ours,hf
+if [ -x .gpu/trainer-baseline ]; then
+  phase "f32: the baseline trainer" 100 env MEDLIGHT_TRAINER=.gpu/trainer-baseline MEDLIGHT_BENCH_OUT=/tmp/gpu/baseline \
+    scripts/bench.sh gpu --epochs 6 --precisions f32 --systems ours
+fi
+# The trainer's defaults (the recipe of the shipped model): F1 against the CPU run, and the time to it.
+default_run() {
+  .gpu/trainer train --device cuda --data .gpu/bc5cdr --base /tmp/base --out /tmp/gpu/default 2>&1 | grep -E "^epoch|devel F1|rror|warning"
+}
+phase "default recipe (12 epochs)" 150 default_run
+phase "bf16: ours" 80 scripts/bench.sh gpu --epochs 6 --precisions bf16 --systems ours
 echo "done at $(elapsed) s"

@@ -254,7 +254,7 @@ fn quantize(args: QuantizeArgs) -> Result<()> {
 }
 
 fn device(choice: DeviceChoice) -> Result<Device> {
-    Ok(match choice {
+    let device = match choice {
         DeviceChoice::Auto => Device::cuda_if_available(0)?,
         DeviceChoice::Cpu => Device::Cpu,
         DeviceChoice::Cuda => {
@@ -263,7 +263,9 @@ fn device(choice: DeviceChoice) -> Result<Device> {
             }
             Device::new_cuda(0).context("--device cuda: no usable CUDA device")?
         }
-    })
+    };
+    trainer::gpu::tune(&device)?;
+    Ok(device)
 }
 
 fn train(args: TrainArgs) -> Result<()> {

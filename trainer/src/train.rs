@@ -11,7 +11,7 @@ use candle_nn::{VarBuilder, VarMap};
 use indicatif::{ProgressBar, ProgressStyle};
 use medlight_ner::align::{self, SpecialTokens};
 use medlight_ner::metrics::Report;
-use medlight_ner::model::{init, Dropout, TokenClassifier, Weights};
+use medlight_ner::model::{init, train_ops, Dropout, TokenClassifier, Weights};
 use medlight_ner::{BertConfig, LabelSet, Tagger};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -137,6 +137,9 @@ pub struct Outcome {
 
 const WORD_EMBEDDINGS: &str = "bert.embeddings.word_embeddings.weight";
 
+/// Steps between reads of the running loss (each read is a GPU synchronisation).
+const LOSS_READ_EVERY: usize = 25;
+
 pub fn checkpoint_dir(out: &Path) -> PathBuf {
     out.join("checkpoint")
 }
@@ -207,6 +210,13 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     let varmap = VarMap::new();
     let mut model = TokenClassifier::trainable(&varmap, &config, device)?;
     model.set_compute_dtype(settings.precision.dtype());
+    // A step on a GPU is bound by kernel launches: there layer norm, softmax and dropout take the
+    // ops of `train_ops`, which need fewer (after a check against the primitive ops).
+    let fused_ops = device.is_cuda()
+        && train_ops::check(device)
+            .map_err(|e| eprintln!("warning: training ops built from primitive ops (slower): {e}"))
+            .is_ok();
+    model.set_fused_training_ops(fused_ops);
     init::seed_variables(&varmap, settings.seed)?;
     if !settings.from_scratch {
         let report = init::load_pretrained(&varmap, &base.join("model.safetensors"), device)?;
@@ -271,9 +281,12 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             settings.hidden_dropout,
             settings.attention_dropout,
         );
+        dropout.fused = fused_ops;
         let plan = batches::plan_epoch(&examples, settings.batch_size, &mut rng);
         let bar = progress_bar(plan.len() as u64, epoch, settings.epochs);
-        let (mut loss_sum, mut tokens) = (0.0, 0usize);
+        // The losses add up where they are computed and are read only now and then: on a GPU each
+        // read waits for the queued work, and the GPU then idles while the next step is prepared.
+        let (mut loss_sum, mut loss_total, mut tokens) = (0.0, None::<Tensor>, 0usize);
         for (i, indices) in plan.iter().enumerate() {
             let members: Vec<&Example> = indices.iter().map(|&i| &examples[i]).collect();
             let batch = Batch::new(&members, special.pad, &labels, device)?;
@@ -282,10 +295,17 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             let grads = loss.backward()?;
             optimiser.step(&grads, schedule.at(state.step), settings.clip)?;
             state.step += 1;
-            loss_sum += loss.to_scalar::<f32>()? as f64;
+            let loss = loss.detach();
+            loss_total = Some(match loss_total {
+                Some(total) => (total + loss)?,
+                None => loss,
+            });
             tokens += batch.tokens;
-            let rate = tokens as f64 / started.elapsed().as_secs_f64();
-            bar.set_message(format!("loss {:.4} | {:.0} tok/s", loss_sum / (i + 1) as f64, rate));
+            if (i + 1) % LOSS_READ_EVERY == 0 || i + 1 == plan.len() {
+                loss_sum = loss_total.as_ref().expect("summed above").to_scalar::<f32>()? as f64;
+                let rate = tokens as f64 / started.elapsed().as_secs_f64();
+                bar.set_message(format!("loss {:.4} | {:.0} tok/s", loss_sum / (i + 1) as f64, rate));
+            }
             bar.inc(1);
         }
         let train_seconds = started.elapsed().as_secs_f64();

@@ -74,22 +74,21 @@ struct LayerNorm {
     weight: Tensor,
     bias: Tensor,
     eps: f64,
+    /// Training uses the fused op of [`super::train_ops`] (GPUs) instead of primitive ops.
+    fused: bool,
 }
 
 impl LayerNorm {
     fn load(w: &Weights, size: usize, eps: f64) -> Result<Self> {
-        Ok(Self { weight: w.tensor(size, "weight", ONE)?, bias: w.tensor(size, "bias", ZERO)?, eps })
+        Ok(Self { weight: w.tensor(size, "weight", ONE)?, bias: w.tensor(size, "bias", ZERO)?, eps, fused: false })
     }
 
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         if !train {
             return Ok(candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?);
         }
-        let mean = x.mean_keepdim(D::Minus1)?;
-        let centred = x.broadcast_sub(&mean)?;
-        let variance = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        let normed = centred.broadcast_div(&(variance + self.eps)?.sqrt()?)?;
-        Ok(normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)?)
+        let norm = if self.fused { super::train_ops::layer_norm } else { super::train_ops::primitive_layer_norm };
+        Ok(norm(x, &self.weight, &self.bias, self.eps)?)
     }
 }
 
@@ -224,6 +223,8 @@ struct Layer {
     activation: Activation,
     /// The dtype of the matrix products (f32 unless mixed precision is on).
     compute: DType,
+    /// Training takes the softmax of [`super::train_ops`] (GPUs).
+    fused: bool,
 }
 
 impl Layer {
@@ -243,6 +244,7 @@ impl Layer {
             heads: c.num_attention_heads,
             activation: Activation::from_config(&c.hidden_act)?,
             compute: DType::F32,
+            fused: false,
         })
     }
 
@@ -259,7 +261,9 @@ impl Layer {
         let k = split(self.key.forward_in(x, c)?)?;
         let v = split(self.value.forward_in(x, c)?)?;
         let scores = (matmul_in(&q, &k.t()?, c)? / (head_dim as f64).sqrt())?.broadcast_add(mask_bias)?;
-        let probs = if train {
+        let probs = if train && self.fused {
+            super::train_ops::softmax_last_dim(&scores)?
+        } else if train {
             candle_nn::ops::softmax(&scores, D::Minus1)?
         } else if scores.device().is_cpu() {
             scores.contiguous()?.apply_op1_no_bwd(&FastSoftmax)?
@@ -322,6 +326,17 @@ impl BertEncoder {
     pub fn set_compute_dtype(&mut self, compute: DType) {
         for layer in &mut self.layers {
             layer.compute = compute;
+        }
+    }
+
+    /// Training computes layer norms and softmax with the ops of [`super::train_ops`] (for GPUs:
+    /// check them there with [`super::train_ops::check`] first).
+    pub fn set_fused_training_ops(&mut self, on: bool) {
+        self.embeddings.norm.fused = on;
+        for layer in &mut self.layers {
+            layer.fused = on;
+            layer.attention_norm.fused = on;
+            layer.output_norm.fused = on;
         }
     }
 

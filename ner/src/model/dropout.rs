@@ -16,11 +16,13 @@ pub struct Dropout {
     pub attention: f32,
     /// Whether the GPU's generator has been seeded from `rng` yet.
     device_seeded: bool,
+    /// On a GPU, apply the mask with the one kernel of [`super::train_ops::dropout`].
+    pub fused: bool,
 }
 
 impl Dropout {
     pub fn new(seed: u64, hidden: f32, attention: f32) -> Self {
-        Self { rng: StdRng::seed_from_u64(seed), hidden, attention, device_seeded: false }
+        Self { rng: StdRng::seed_from_u64(seed), hidden, attention, device_seeded: false, fused: false }
     }
 
     /// Zeroes each element with probability `p` and scales the rest by `1 / (1 - p)`.
@@ -37,7 +39,11 @@ impl Dropout {
                 xs.device().set_seed(self.rng.random())?;
                 self.device_seeded = true;
             }
-            let kept = Tensor::rand(0f32, 1f32, xs.shape(), xs.device())?.ge(p as f64)?;
+            let uniform = Tensor::rand(0f32, 1f32, xs.shape(), xs.device())?;
+            if self.fused && xs.dtype() == DType::F32 {
+                return Ok(super::train_ops::dropout(xs, &uniform, p)?);
+            }
+            let kept = uniform.ge(p as f64)?;
             let mask = (kept.to_dtype(DType::F32)? * keep as f64)?.to_dtype(xs.dtype())?;
             return Ok(xs.mul(&mask)?);
         }

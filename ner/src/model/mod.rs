@@ -8,6 +8,7 @@ pub mod fast_ops;
 pub mod init;
 pub mod int_linear;
 pub mod quantize;
+pub mod train_ops;
 pub mod weights;
 
 pub use classifier::TokenClassifier;

@@ -50,6 +50,12 @@ pub struct AdamW {
     /// The in-place kernels of [`update`]; false where they cannot run (a GPU without NVRTC), then
     /// tensor ops do the same arithmetic.
     fused: bool,
+    /// On a GPU: the whole model in two kernels ([`update::cuda::step_all`]) instead of three per
+    /// parameter plus a norm read back to the host.
+    all_at_once: bool,
+    /// The gradients' squared global norm at the last step, where it was computed (on a GPU,
+    /// reading it waits for the step).
+    sumsq: Option<Tensor>,
 }
 
 impl AdamW {
@@ -71,10 +77,28 @@ impl AdamW {
                 })
             })
             .collect::<Result<_>>()?;
-        let mut adamw = Self { params, step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay, fused: true };
-        if let Err(e) = update::probe(&adamw.device()) {
+        let mut adamw = Self {
+            params,
+            step: 0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+            fused: true,
+            all_at_once: false,
+            sumsq: None,
+        };
+        let device = adamw.device();
+        if let Err(e) = update::probe(&device) {
             eprintln!("warning: AdamW falls back to tensor ops (slower): {e}");
             adamw.fused = false;
+        }
+        #[cfg(feature = "cuda")]
+        if let (true, candle_core::Device::Cuda(cuda)) = (adamw.fused, &device) {
+            match update::cuda::probe_all(cuda) {
+                Ok(()) => adamw.all_at_once = true,
+                Err(e) => eprintln!("warning: AdamW updates one parameter at a time (slower): {e}"),
+            }
         }
         Ok(adamw)
     }
@@ -84,19 +108,42 @@ impl AdamW {
     }
 
     /// One update at learning rate `lr`, after scaling gradients to a global norm of at most
-    /// `max_norm`. Returns the norm before clipping.
-    pub fn step(&mut self, grads: &GradStore, lr: f64, max_norm: f64) -> Result<f64> {
+    /// `max_norm` ([`AdamW::last_norm`] tells the norm before clipping).
+    pub fn step(&mut self, grads: &GradStore, lr: f64, max_norm: f64) -> Result<()> {
+        self.step += 1;
+        let t = self.step as i32;
+        let (c1, c2) = (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t));
+        #[cfg(feature = "cuda")]
+        if self.all_at_once {
+            let candle_core::Device::Cuda(cuda) = self.device() else { unreachable!("probed on a GPU") };
+            let mut entries = Vec::with_capacity(self.params.len());
+            for p in &self.params {
+                let Some(g) = grads.get(p.var.as_tensor()) else { continue };
+                same_shape(p.var.as_tensor(), g)?;
+                entries.push(update::Entry { grad: g.contiguous()?, m: &p.m, v: &p.v, theta: p.var.as_tensor(), decay: p.decay });
+            }
+            let op = update::AllStep {
+                max_norm: max_norm as f32,
+                beta1: self.beta1 as f32,
+                beta2: self.beta2 as f32,
+                decay: (1.0 - lr * self.weight_decay) as f32,
+                lr_c1: (lr / c1) as f32,
+                inv_c2: (1.0 / c2) as f32,
+                eps: self.eps as f32,
+            };
+            self.sumsq = Some(update::cuda::step_all(&cuda, &entries, &op)?);
+            return Ok(());
+        }
         let mut squares = Vec::new();
         for p in &self.params {
             if let Some(g) = grads.get(p.var.as_tensor()) {
                 squares.push(g.sqr()?.sum_all()?);
             }
         }
-        let norm = Tensor::stack(&squares, 0)?.sum_all()?.to_scalar::<f32>()?.sqrt() as f64;
+        let sumsq = Tensor::stack(&squares, 0)?.sum_all()?;
+        let norm = sumsq.to_scalar::<f32>()?.sqrt() as f64;
+        self.sumsq = Some(sumsq);
         let scale = if max_norm > 0.0 && norm > max_norm { max_norm / (norm + 1e-6) } else { 1.0 };
-        self.step += 1;
-        let t = self.step as i32;
-        let (c1, c2) = (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t));
         // Clipping folds into the moments' coefficients: (scale·g) and (scale·g)².
         let first = Moment { beta: self.beta1 as f32, coef: ((1.0 - self.beta1) * scale) as f32, square: false };
         let second = Moment { beta: self.beta2 as f32, coef: ((1.0 - self.beta2) * scale * scale) as f32, square: true };
@@ -120,7 +167,15 @@ impl AdamW {
             let step = Step { decay: decay as f32, lr_c1: (lr / c1) as f32, inv_c2: (1.0 / c2) as f32, eps: self.eps as f32 };
             theta.inplace_op3(&p.m, &p.v, &step)?;
         }
-        Ok(norm)
+        Ok(())
+    }
+
+    /// The gradients' global norm before clipping at the last step (0 before the first).
+    pub fn last_norm(&self) -> Result<f64> {
+        Ok(match &self.sumsq {
+            Some(sumsq) => (sumsq.sum_all()?.to_scalar::<f32>()? as f64).sqrt(),
+            None => 0.0,
+        })
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
@@ -212,7 +267,8 @@ mod tests {
         let x = varmap.get(2, "w", candle_nn::Init::Const(1.0), candle_core::DType::F32, &candle_core::Device::Cpu)?;
         let mut opt = AdamW::new(&varmap, 0.0, &[])?;
         let loss = (x.sqr()? * 100.0)?.sum_all()?;
-        let norm = opt.step(&loss.backward()?, 0.1, 1.0)?;
+        opt.step(&loss.backward()?, 0.1, 1.0)?;
+        let norm = opt.last_norm()?;
         assert!(norm > 100.0, "norm {norm}");
         let after: Vec<f32> = varmap.all_vars()[0].to_vec1()?;
         // Adam's first step moves each weight by about lr, whatever the gradient's scale.

@@ -131,14 +131,14 @@ pub fn same_shape(a: &Tensor, b: &Tensor) -> Result<()> {
 }
 
 #[cfg(feature = "cuda")]
-mod cuda {
+pub mod cuda {
     use std::sync::OnceLock;
 
     use candle_core::backend::BackendStorage;
-    use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
+    use candle_core::cuda_backend::cudarc::driver::{CudaStream, DevicePtr, LaunchConfig, PushKernelArg};
     use candle_core::cuda_backend::cudarc::nvrtc;
     use candle_core::cuda_backend::WrapErr;
-    use candle_core::{CudaStorage, Layout, Result};
+    use candle_core::{CudaDevice, CudaStorage, DType, Device, Layout, Result, Storage, Tensor};
 
     use super::{offsets, Moment, Step};
 
@@ -157,6 +157,56 @@ extern "C" __global__ void medlight_adamw_step(float* theta, const float* m, con
     unsigned int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) {
         theta[i] = theta[i] * decay - lr_c1 * m[i] / (sqrtf(v[i] * inv_c2) + eps);
+    }
+}
+
+// The whole model at once. `table` holds one entry of ENTRY words per parameter: the addresses of
+// its gradient, moments and weight, its length, and whether it decays. blockIdx.y picks the entry;
+// the blocks along x stride over its elements.
+#define ENTRY 6
+
+extern "C" __global__ void medlight_grad_sumsq(const unsigned long long* table, float* sumsq) {
+    const unsigned long long* e = table + ENTRY * blockIdx.y;
+    const float* g = (const float*)e[0];
+    unsigned long long n = e[4];
+    float acc = 0.0f;
+    for (unsigned long long i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (unsigned long long)gridDim.x * blockDim.x) {
+        float x = g[i];
+        acc += x * x;
+    }
+    for (int offset = 16; offset > 0; offset >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, offset);
+    __shared__ float warps[32];
+    unsigned int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) warps[warp] = acc;
+    __syncthreads();
+    if (warp == 0) {
+        acc = lane < (blockDim.x >> 5) ? warps[lane] : 0.0f;
+        for (int offset = 16; offset > 0; offset >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, offset);
+        if (lane == 0) atomicAdd(sumsq, acc);
+    }
+}
+
+extern "C" __global__ void medlight_adamw_all(const unsigned long long* table, const float* sumsq, float max_norm,
+                                              float beta1, float beta2, float decay, float lr_c1, float inv_c2,
+                                              float eps) {
+    const unsigned long long* e = table + ENTRY * blockIdx.y;
+    const float* g = (const float*)e[0];
+    float* m = (float*)e[1];
+    float* v = (float*)e[2];
+    float* theta = (float*)e[3];
+    unsigned long long n = e[4];
+    float d = e[5] ? decay : 1.0f;
+    // Clipping, decided here from the norm the first kernel summed: no trip to the host.
+    float norm = sqrtf(*sumsq);
+    float scale = (max_norm > 0.0f && norm > max_norm) ? max_norm / (norm + 1e-6f) : 1.0f;
+    float c1 = (1.0f - beta1) * scale, c2 = (1.0f - beta2) * scale * scale;
+    for (unsigned long long i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (unsigned long long)gridDim.x * blockDim.x) {
+        float x = g[i];
+        float mi = beta1 * m[i] + c1 * x;
+        float vi = beta2 * v[i] + c2 * (x * x);
+        m[i] = mi;
+        v[i] = vi;
+        theta[i] = theta[i] * d - lr_c1 * mi / (sqrtf(vi * inv_c2) + eps);
     }
 }
 "#;
@@ -204,4 +254,111 @@ extern "C" __global__ void medlight_adamw_step(float* theta, const float* m, con
         unsafe { builder.launch(LaunchConfig::for_num_elems(n)) }.w()?;
         Ok(())
     }
+
+    /// Entry width of the kernels' table (ENTRY in the source).
+    const ENTRY: usize = 6;
+    /// Blocks striding over each parameter; the largest (1,536 × 384) then takes ~36 loop turns
+    /// per thread.
+    const BLOCKS_PER_PARAM: u32 = 64;
+
+    /// The address of a contiguous f32 tensor's first element.
+    fn address(t: &Tensor, stream: &CudaStream) -> Result<u64> {
+        let (storage, layout) = t.storage_and_layout();
+        let Storage::Cuda(storage) = &*storage else { candle_core::bail!("AdamW: a tensor is not on the GPU") };
+        let (start, _) = offsets(layout, "adamw-all")?;
+        let (ptr, _sync) = storage.as_cuda_slice::<f32>()?.device_ptr(stream);
+        Ok(ptr + (start * std::mem::size_of::<f32>()) as u64)
+    }
+
+    /// The whole update in two kernel launches and one small upload, whatever the number of
+    /// parameters: the gradients' squared norm summed on the GPU, then every moment and weight
+    /// updated with the clipping scale computed there. Returns the squared norm, still on the GPU
+    /// (reading it would wait for the step).
+    pub fn step_all(device: &CudaDevice, entries: &[super::Entry], op: &super::AllStep) -> Result<Tensor> {
+        let stream = device.cuda_stream();
+        let mut table = Vec::with_capacity(entries.len() * ENTRY);
+        for e in entries {
+            let n = e.theta.elem_count();
+            if e.grad.elem_count() != n || e.m.elem_count() != n || e.v.elem_count() != n {
+                candle_core::bail!("AdamW: a gradient or moment does not match its weight's {n} elements");
+            }
+            for t in [&e.grad, e.m, e.v, e.theta] {
+                table.push(address(t, &stream)?);
+            }
+            table.extend([n as u64, e.decay as u64]);
+        }
+        let table = stream.clone_htod(&table).w()?;
+        let sumsq = Tensor::zeros(1, DType::F32, &Device::Cuda(device.clone()))?;
+        let sumsq_at = address(&sumsq, &stream)?;
+        let config = LaunchConfig {
+            grid_dim: (BLOCKS_PER_PARAM, entries.len() as u32, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let func = device.get_or_load_custom_func("medlight_grad_sumsq", MODULE, ptx()?)?;
+        let mut builder = func.builder();
+        builder.arg(&table).arg(&sumsq_at);
+        // SAFETY: the table's addresses are live contiguous f32 buffers of the lengths it states
+        // (the tensors outlive this call and the stream orders their frees after the kernels).
+        unsafe { builder.launch(config) }.w()?;
+        let func = device.get_or_load_custom_func("medlight_adamw_all", MODULE, ptx()?)?;
+        let mut builder = func.builder();
+        builder
+            .arg(&table)
+            .arg(&sumsq_at)
+            .arg(&op.max_norm)
+            .arg(&op.beta1)
+            .arg(&op.beta2)
+            .arg(&op.decay)
+            .arg(&op.lr_c1)
+            .arg(&op.inv_c2)
+            .arg(&op.eps);
+        // SAFETY: as above; each parameter's buffers are distinct, so no element is written twice.
+        unsafe { builder.launch(config) }.w()?;
+        Ok(sumsq)
+    }
+
+    /// Checks [`step_all`] on two one-element parameters against values worked out by hand: the
+    /// norm spans both (3, 4 → 5, clipped to 1) and only the first decays.
+    pub fn probe_all(device: &CudaDevice) -> Result<()> {
+        let dev = Device::Cuda(device.clone());
+        let t = |x: f32| Tensor::new(&[x], &dev);
+        let (m1, v1, theta1, m2, v2, theta2) = (t(0.0)?, t(0.0)?, t(1.0)?, t(0.0)?, t(0.0)?, t(1.0)?);
+        let entries = [
+            super::Entry { grad: t(3.0)?, m: &m1, v: &v1, theta: &theta1, decay: true },
+            super::Entry { grad: t(4.0)?, m: &m2, v: &v2, theta: &theta2, decay: false },
+        ];
+        let op = super::AllStep { max_norm: 1.0, beta1: 0.5, beta2: 0.5, decay: 0.5, lr_c1: 1.0, inv_c2: 1.0, eps: 0.0 };
+        let sumsq = step_all(device, &entries, &op)?.to_vec1::<f32>()?[0];
+        // Scaled gradients 0.6 and 0.8; m = 0.3, 0.4; v = 0.18, 0.32; each step is 1/√2.
+        let want = [25.0, 0.5 - std::f32::consts::FRAC_1_SQRT_2, 1.0 - std::f32::consts::FRAC_1_SQRT_2, 0.3, 0.32];
+        let got = [sumsq, theta1.to_vec1()?[0], theta2.to_vec1()?[0], m1.to_vec1()?[0], v2.to_vec1()?[0]];
+        if got.iter().zip(want).any(|(g, w)| (g - w).abs() > 1e-4) {
+            candle_core::bail!("the whole-model AdamW update gave {got:?} where {want:?} was expected");
+        }
+        Ok(())
+    }
+}
+
+/// One parameter for [`cuda::step_all`]: its gradient (contiguous), moments and weight.
+#[cfg(feature = "cuda")]
+pub struct Entry<'a> {
+    pub grad: Tensor,
+    pub m: &'a Tensor,
+    pub v: &'a Tensor,
+    pub theta: &'a Tensor,
+    pub decay: bool,
+}
+
+/// The scalars of one whole-model update; clipping is decided on the GPU.
+#[cfg(feature = "cuda")]
+pub struct AllStep {
+    pub max_norm: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    /// The factor on decaying weights, `1 − lr·weight_decay`.
+    pub decay: f32,
+    pub lr_c1: f32,
+    pub inv_c2: f32,
+    pub eps: f32,
 }
