@@ -26,9 +26,7 @@ PY
 )
 echo "libdirs: $libdirs"
 export LD_LIBRARY_PATH="$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-for t in trainer trainer-baseline; do
-  [ -f .gpu/$t.xz ] && xz -dkf .gpu/$t.xz && chmod +x .gpu/$t
-done
+tar xJf .gpu/trainers.tar.xz -C .gpu && ls -la .gpu
 ldd .gpu/trainer | grep -E "not found|cublas|curand|nvrtc|libcuda"
 tar xJf .gpu/data.tar.xz -C .gpu && ls -la .gpu/bc5cdr .gpu/ncbi-disease
 # The base travelled in f16 (64 MiB limit); both trainers read the same f32 copy of it.
