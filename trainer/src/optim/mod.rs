@@ -50,9 +50,9 @@ pub struct AdamW {
     /// The in-place kernels of [`update`]; false where they cannot run (a GPU without NVRTC), then
     /// tensor ops do the same arithmetic.
     fused: bool,
-    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
     /// On a GPU: the whole model in two kernels ([`update::cuda::step_all`]) instead of three per
     /// parameter plus a norm read back to the host.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
     all_at_once: bool,
     /// The gradients' squared global norm at the last step, where it was computed (on a GPU,
     /// reading it waits for the step).
