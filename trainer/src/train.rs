@@ -211,12 +211,12 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     let mut model = TokenClassifier::trainable(&varmap, &config, device)?;
     model.set_compute_dtype(settings.precision.dtype());
     // A step on a GPU is bound by kernel launches: there layer norm, softmax and dropout take the
-    // ops of `train_ops`, which need fewer (after a check against the primitive ops).
+    // ops of `train_ops`, which need fewer (after a check against the primitive ops). The dropout
+    // state carries the choice through the model (`Dropout::fused`).
     let fused_ops = device.is_cuda()
         && train_ops::check(device)
             .map_err(|e| eprintln!("warning: training ops built from primitive ops (slower): {e}"))
             .is_ok();
-    model.set_fused_training_ops(fused_ops);
     init::seed_variables(&varmap, settings.seed)?;
     if !settings.from_scratch {
         let report = init::load_pretrained(&varmap, &base.join("model.safetensors"), device)?;

@@ -74,20 +74,38 @@ struct LayerNorm {
     weight: Tensor,
     bias: Tensor,
     eps: f64,
-    /// Training uses the fused op of [`super::train_ops`] (GPUs) instead of primitive ops.
-    fused: bool,
+}
+
+/// What a forward pass computes with: inference kernels, or differentiable training ops, either
+/// primitive or those of [`super::train_ops`] (as [`Dropout::fused`] says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Inference,
+    Train,
+    TrainFused,
+}
+
+impl Pass {
+    fn of(drop: Option<&Dropout>) -> Self {
+        match drop {
+            None => Self::Inference,
+            Some(d) if d.fused => Self::TrainFused,
+            Some(_) => Self::Train,
+        }
+    }
 }
 
 impl LayerNorm {
     fn load(w: &Weights, size: usize, eps: f64) -> Result<Self> {
-        Ok(Self { weight: w.tensor(size, "weight", ONE)?, bias: w.tensor(size, "bias", ZERO)?, eps, fused: false })
+        Ok(Self { weight: w.tensor(size, "weight", ONE)?, bias: w.tensor(size, "bias", ZERO)?, eps })
     }
 
-    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        if !train {
-            return Ok(candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?);
-        }
-        let norm = if self.fused { super::train_ops::layer_norm } else { super::train_ops::primitive_layer_norm };
+    fn forward(&self, x: &Tensor, pass: Pass) -> Result<Tensor> {
+        let norm = match pass {
+            Pass::Inference => return Ok(candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?),
+            Pass::Train => super::train_ops::primitive_layer_norm,
+            Pass::TrainFused => super::train_ops::layer_norm,
+        };
         Ok(norm(x, &self.weight, &self.bias, self.eps)?)
     }
 }
@@ -203,7 +221,7 @@ impl Embeddings {
         // Single-segment input: every token has type 0.
         let token_type = self.token_type.narrow(0, 0, 1)?;
         let x = words.broadcast_add(&positions)?.broadcast_add(&token_type)?;
-        let x = self.norm.forward(&x, drop.is_some())?;
+        let x = self.norm.forward(&x, Pass::of(drop.as_deref()))?;
         let p = drop.as_deref().map_or(0.0, |d| d.hidden);
         dropout(&x, p, drop.as_deref_mut())
     }
@@ -223,8 +241,6 @@ struct Layer {
     activation: Activation,
     /// The dtype of the matrix products (f32 unless mixed precision is on).
     compute: DType,
-    /// Training takes the softmax of [`super::train_ops`] (GPUs).
-    fused: bool,
 }
 
 impl Layer {
@@ -244,13 +260,13 @@ impl Layer {
             heads: c.num_attention_heads,
             activation: Activation::from_config(&c.hidden_act)?,
             compute: DType::F32,
-            fused: false,
         })
     }
 
     /// `mask_bias` is `(batch, 1, 1, len)`: 0 for real tokens, a large negative for padding.
     fn forward(&self, x: &Tensor, mask_bias: &Tensor, mut drop: Option<&mut Dropout>) -> Result<Tensor> {
-        let train = drop.is_some();
+        let pass = Pass::of(drop.as_deref());
+        let train = pass != Pass::Inference;
         let (batch, len, hidden) = x.dims3()?;
         let head_dim = hidden / self.heads;
         let split = |t: Tensor| -> Result<Tensor> {
@@ -261,7 +277,7 @@ impl Layer {
         let k = split(self.key.forward_in(x, c)?)?;
         let v = split(self.value.forward_in(x, c)?)?;
         let scores = (matmul_in(&q, &k.t()?, c)? / (head_dim as f64).sqrt())?.broadcast_add(mask_bias)?;
-        let probs = if train && self.fused {
+        let probs = if pass == Pass::TrainFused {
             super::train_ops::softmax_last_dim(&scores)?
         } else if train {
             candle_nn::ops::softmax(&scores, D::Minus1)?
@@ -275,10 +291,10 @@ impl Layer {
         let context = matmul_in(&probs, &v, c)?.transpose(1, 2)?.reshape((batch, len, hidden))?;
         let p = drop.as_deref().map_or(0.0, |d| d.hidden);
         let attended = dropout(&self.attention_out.forward_in(&context, c)?, p, drop.as_deref_mut())?;
-        let x = self.attention_norm.forward(&(attended + x)?, train)?;
+        let x = self.attention_norm.forward(&(attended + x)?, pass)?;
         let inner = self.activation.forward(&self.intermediate.forward_in(&x, c)?, train)?;
         let out = dropout(&self.output.forward_in(&inner, c)?, p, drop.as_deref_mut())?;
-        self.output_norm.forward(&(out + x)?, train)
+        self.output_norm.forward(&(out + x)?, pass)
     }
 }
 
@@ -329,17 +345,6 @@ impl BertEncoder {
         }
     }
 
-    /// Training computes layer norms and softmax with the ops of [`super::train_ops`] (for GPUs:
-    /// check them there with [`super::train_ops::check`] first).
-    pub fn set_fused_training_ops(&mut self, on: bool) {
-        self.embeddings.norm.fused = on;
-        for layer in &mut self.layers {
-            layer.fused = on;
-            layer.attention_norm.fused = on;
-            layer.output_norm.fused = on;
-        }
-    }
-
     /// `ids` and `mask` are `(batch, len)` u32; returns `(batch, len, hidden)`.
     pub fn forward(&self, ids: &Tensor, mask: &Tensor, mut drop: Option<&mut Dropout>) -> Result<Tensor> {
         let (batch, len) = mask.dims2()?;
@@ -368,6 +373,32 @@ mod tests {
         let bytes = gguf_bytes(&varmap, &model.config, GgmlDType::Q8_0).unwrap();
         let quantised = crate::model::TokenClassifier::from_gguf(&bytes, &Device::Cpu).unwrap();
         assert!(quantised.computes_in_integers());
+    }
+
+    /// `Dropout::fused` switches the whole encoder to the training ops (here with dropping off, on
+    /// the CPU, where those ops have reference implementations): same logits, same gradients.
+    #[test]
+    fn fused_training_ops_give_the_primitive_ops_results_through_the_whole_model() {
+        let (varmap, model) = tiny_classifier(7).unwrap();
+        let ids = Tensor::new(&[[2u32, 9, 4, 0], [5, 3, 0, 0]], &Device::Cpu).unwrap();
+        let mask = Tensor::new(&[[1u32, 1, 1, 1], [1, 1, 0, 0]], &Device::Cpu).unwrap();
+        let run = |fused: bool| {
+            let mut dropout = Dropout::new(1, 0.0, 0.0);
+            dropout.fused = fused;
+            let logits = model.forward(&ids, &mask, Some(&mut dropout)).unwrap();
+            let grads = (&logits * &logits).unwrap().sum_all().unwrap().backward().unwrap();
+            let mut values: Vec<f32> = logits.flatten_all().unwrap().to_vec1().unwrap();
+            for var in varmap.all_vars() {
+                if let Some(g) = grads.get(var.as_tensor()) {
+                    values.extend(g.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+                }
+            }
+            values
+        };
+        let (fused, primitive) = (run(true), run(false));
+        assert_eq!(fused.len(), primitive.len());
+        let worst = fused.iter().zip(&primitive).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0.0f32, f32::max);
+        assert!(fused.iter().all(|x| x.is_finite()) && worst < 1e-4, "worst difference {worst}");
     }
 
     #[test]

@@ -50,11 +50,6 @@ impl TokenClassifier {
         self.encoder.set_compute_dtype(compute);
     }
 
-    /// See [`BertEncoder::set_fused_training_ops`].
-    pub fn set_fused_training_ops(&mut self, on: bool) {
-        self.encoder.set_fused_training_ops(on);
-    }
-
     pub fn device(&self) -> &Device {
         self.encoder.device()
     }

@@ -16,7 +16,8 @@ pub struct Dropout {
     pub attention: f32,
     /// Whether the GPU's generator has been seeded from `rng` yet.
     device_seeded: bool,
-    /// On a GPU, apply the mask with the one kernel of [`super::train_ops::dropout`].
+    /// Training uses the ops of [`super::train_ops`]: layer norm and softmax in the encoder, and on
+    /// a GPU this dropout's one kernel. Set it only where [`super::train_ops::check`] passed.
     pub fused: bool,
 }
 
