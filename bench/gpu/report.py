@@ -13,7 +13,8 @@ from pathlib import Path
 
 def ours(path):
     m = json.loads((path / "metrics.json").read_text())
-    history = m["history"]
+    # One run per seed ("runs"); files written before soups existed hold one run's "history".
+    history = m["runs"][0]["history"] if "runs" in m else m["history"]
     return {
         "epoch_seconds": [h.get("train_seconds") or h["seconds"] for h in history],
         "f1": [h["devel"]["overall"]["f1"] for h in history],
@@ -79,7 +80,7 @@ def main():
                   f"best devel F1 {100 * max(a['f1']):.2f} vs {100 * max(b['f1']):.2f}")
     if args.shipped.exists():
         shipped = json.loads(args.shipped.read_text())
-        target = max(h["devel"]["overall"]["f1"] for h in shipped["history"])
+        target = shipped["devel_f32"]["overall"]["f1"]
         print(f"shipped model (trained on {shipped['device']}): best devel F1 {100 * target:.2f} (f32), "
               f"{100 * shipped['devel_quantized']['overall']['f1']:.2f} quantised")
         for r in rows:

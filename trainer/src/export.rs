@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use candle_core::{Device, Tensor};
 use medlight_ner::metrics::Report;
 use medlight_ner::model::quantize;
@@ -26,17 +26,45 @@ pub struct Metrics {
     pub quantized_file: String,
     pub quantized_bytes: u64,
     pub quantized_sha256: String,
-    pub best_epoch: usize,
-    /// How many epochs, ending at `best_epoch`, the best model's weights average (1: none).
-    pub best_averaged: usize,
-    /// Training steps, all epochs.
+    /// Training steps, all epochs of all runs.
     pub train_seconds: f64,
     /// Whole epochs: training plus the devel evaluation after each.
     pub epochs_seconds: f64,
     pub tokens_per_second: f64,
     pub device: String,
+    /// The first run's settings; the runs of a soup differ only in `seed`.
     pub settings: train::Settings,
+    /// The training runs, one per seed. With several, the model is the mean of their best weights.
+    pub runs: Vec<RunSummary>,
+}
+
+#[derive(Serialize)]
+pub struct RunSummary {
+    pub seed: u64,
+    /// Devel F1 (f32) of the run's best model.
+    pub best_f1: f64,
+    pub best_epoch: usize,
+    /// How many epochs, ending at `best_epoch`, the run's best weights average (1: none).
+    pub best_averaged: usize,
+    pub train_seconds: f64,
+    pub epochs_seconds: f64,
     pub history: Vec<train::EpochRecord>,
+}
+
+impl RunSummary {
+    fn of(outcome: &Outcome) -> Self {
+        let history = &outcome.state.history;
+        Self {
+            seed: outcome.state.settings.seed,
+            best_f1: outcome.state.best_f1,
+            best_epoch: outcome.state.best_epoch,
+            best_averaged: outcome.state.best_averaged,
+            // Checkpoints from before per-epoch training time was recorded have 0 there: count the whole epoch.
+            train_seconds: history.iter().map(|r| if r.train_seconds > 0.0 { r.train_seconds } else { r.seconds }).sum(),
+            epochs_seconds: history.iter().map(|r| r.seconds).sum(),
+            history: history.clone(),
+        }
+    }
 }
 
 /// The quantised model's file name for a block format, e.g. `medlight-q8_0.gguf`.
@@ -44,22 +72,18 @@ pub fn quantized_name(quant: &str) -> String {
     format!("medlight-{}.gguf", quant.to_ascii_lowercase())
 }
 
-pub fn finish(outcome: &Outcome, out: &Path, quant: &str, word_embeddings_quant: &str, device: &Device) -> Result<Metrics> {
-    outcome
-        .tokenizer
-        .save(out.join("tokenizer.json"), false)
-        .map_err(|e| anyhow::anyhow!("writing tokenizer.json: {e}"))?;
-    let gguf_path = write_quantized(out, &outcome.config, quant, word_embeddings_quant)?;
+/// Completes `out` for the model already written there, trained by `runs` (one run, or a soup's
+/// members): tokenizer, quantised file, devel scores of both, metrics, training curve, model card.
+pub fn finish(runs: &[Outcome], out: &Path, quant: &str, word_embeddings_quant: &str, device: &Device) -> Result<Metrics> {
+    let Some(first) = runs.first() else { bail!("no training run to export") };
+    first.tokenizer.save(out.join("tokenizer.json"), false).map_err(|e| anyhow::anyhow!("writing tokenizer.json: {e}"))?;
+    let gguf_path = write_quantized(out, &first.config, quant, word_embeddings_quant)?;
     let bytes = std::fs::read(&gguf_path)?;
 
-    let devel_f32 = score(out, Format::F32, device, &outcome.devel)?;
-    let devel_quantized = score(out, Format::Quantized, device, &outcome.devel)?;
-    let history = &outcome.state.history;
-    // Checkpoints from before per-epoch training time was recorded have 0 there: count the whole epoch.
-    let train_seconds: f64 =
-        history.iter().map(|r| if r.train_seconds > 0.0 { r.train_seconds } else { r.seconds }).sum();
-    let epochs_seconds: f64 = history.iter().map(|r| r.seconds).sum();
-    let tokens_per_second = history.iter().map(|r| r.tokens_per_second).sum::<f64>() / history.len().max(1) as f64;
+    let devel_f32 = score(out, Format::F32, device, &first.devel)?;
+    let devel_quantized = score(out, Format::Quantized, device, &first.devel)?;
+    let summaries: Vec<RunSummary> = runs.iter().map(RunSummary::of).collect();
+    let records = || summaries.iter().flat_map(|r| &r.history);
     let metrics = Metrics {
         devel_f32,
         devel_quantized,
@@ -68,18 +92,17 @@ pub fn finish(outcome: &Outcome, out: &Path, quant: &str, word_embeddings_quant:
         quantized_file: quantized_name(quant),
         quantized_bytes: bytes.len() as u64,
         quantized_sha256: hex(&Sha256::digest(&bytes)),
-        best_epoch: outcome.state.best_epoch,
-        best_averaged: outcome.state.best_averaged,
-        train_seconds,
-        epochs_seconds,
-        tokens_per_second,
+        train_seconds: summaries.iter().map(|r| r.train_seconds).sum(),
+        epochs_seconds: summaries.iter().map(|r| r.epochs_seconds).sum(),
+        tokens_per_second: records().map(|r| r.tokens_per_second).sum::<f64>() / records().count().max(1) as f64,
         device: format!("{device:?}"),
-        settings: outcome.state.settings.clone(),
-        history: history.clone(),
+        settings: first.state.settings.clone(),
+        runs: summaries,
     };
     std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)?;
-    crate::plot::training_curve(history, &out.join("training-curve.svg"))?;
-    std::fs::write(out.join("MODEL_CARD.md"), model_card(&metrics, outcome))?;
+    let curves: Vec<(u64, &[train::EpochRecord])> = metrics.runs.iter().map(|r| (r.seed, r.history.as_slice())).collect();
+    crate::plot::training_curve(&curves, &out.join("training-curve.svg"))?;
+    std::fs::write(out.join("MODEL_CARD.md"), model_card(&metrics, first))?;
     Ok(metrics)
 }
 
@@ -145,7 +168,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          f32. The {quant} F1 column is computed that way, as the browser computes.\n\
          - `tokenizer.json`: the base encoder's WordPiece tokenizer (lower-casing), with padding and truncation off.\n\n\
          ## Training\n\n\
-         Seed {seed}; {epochs} epochs (best: {best}; --average-last {avg}); batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
+         {runs}; batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
          linear decay, weight decay {wd}, clip {clip}; dropout {hd}/{ad}; label smoothing {ls}; word embeddings \
          {embeddings}. {secs:.0} s of training steps on {device} ({tps:.0} tokens/s), {epoch_secs:.0} s with the devel \
          evaluation after each epoch.\n\n\
@@ -168,10 +191,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
         file = m.quantized_file,
         mb = m.quantized_bytes as f64 / 1e6,
         sha = m.quantized_sha256,
-        seed = s.seed,
-        epochs = s.epochs,
-        best = best_description(&outcome.state),
-        avg = s.average_last,
+        runs = runs_description(m),
         batch = s.batch_size,
         lr = s.lr,
         warmup = s.warmup,
@@ -187,11 +207,30 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
     )
 }
 
-/// "5", or "the mean of epochs 9-12" for an averaged model.
-fn best_description(state: &train::State) -> String {
-    match state.best_averaged {
-        0 | 1 => format!("epoch {}", state.best_epoch),
-        n => format!("the mean of epochs {}-{}", state.best_epoch + 1 - n, state.best_epoch),
+/// "Seed 42; 12 epochs (best: epoch 12; --average-last 1)", or for a soup the runs it averages.
+fn runs_description(m: &Metrics) -> String {
+    let s = &m.settings;
+    let epochs = format!("{} epochs", s.epochs);
+    match m.runs.as_slice() {
+        [run] => format!("Seed {}; {epochs} (best: {}; --average-last {})", run.seed, best_description(run), s.average_last),
+        runs => format!(
+            "The element-wise mean of the best weights of {} runs that differ only in their seed: {}. Each run: \
+             {epochs} (--average-last {})",
+            runs.len(),
+            runs.iter()
+                .map(|r| format!("seed {} (best: {}, devel F1 {} f32)", r.seed, best_description(r), pct(r.best_f1)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.average_last
+        ),
+    }
+}
+
+/// "epoch 5", or "the mean of epochs 9-12" for an averaged model.
+fn best_description(run: &RunSummary) -> String {
+    match run.best_averaged {
+        0 | 1 => format!("epoch {}", run.best_epoch),
+        n => format!("the mean of epochs {}-{}", run.best_epoch + 1 - n, run.best_epoch),
     }
 }
 

@@ -8,4 +8,5 @@ pub mod gpu;
 pub mod model_dir;
 pub mod optim;
 pub mod plot;
+pub mod soup;
 pub mod train;

@@ -12,7 +12,7 @@ use medlight_ner::decode::{char_offset, Decoding};
 use medlight_ner::{metrics, BertConfig};
 
 use trainer::model_dir::{self, Format};
-use trainer::{data, export, train};
+use trainer::{data, export, soup, train};
 
 /// Training allocates and frees tensors of a few MB all the time. With glibc's defaults, freed memory at
 /// the top of the heap goes back to the kernel and is faulted in again at the next allocation (brk trims,
@@ -140,8 +140,10 @@ struct TrainArgs {
     /// dense gradient and AdamW update of the 30k-row table) and devel F1 was no lower.
     #[arg(long)]
     train_word_embeddings: bool,
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    /// Seeds, comma-separated. One seed: one run into --out. Several: a seed soup, one run per seed in
+    /// <out>/seed-S, and the model in --out the element-wise mean of their best weights
+    #[arg(long = "seeds", alias = "seed", value_delimiter = ',', default_values_t = [42], value_name = "S,...")]
+    seeds: Vec<u64>,
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceChoice,
     /// Matrix-product precision while training (bf16: mixed precision, f32 master weights)
@@ -275,6 +277,9 @@ fn train(args: TrainArgs) -> Result<()> {
     let base_config = std::fs::read_to_string(args.base.join("config.json"))
         .ok()
         .and_then(|text| BertConfig::from_json(&text).ok());
+    if args.seeds.is_empty() {
+        bail!("--seeds needs at least one seed");
+    }
     let settings = train::Settings {
         data,
         base: args.base,
@@ -291,7 +296,7 @@ fn train(args: TrainArgs) -> Result<()> {
             .unwrap_or(base_config.as_ref().map_or(0.1, |c| c.attention_probs_dropout_prob as f32)),
         label_smoothing: args.label_smoothing,
         freeze_embeddings: !args.train_word_embeddings,
-        seed: args.seed,
+        seed: args.seeds[0],
         max_train_sentences: args.max_train_sentences,
         max_devel_sentences: args.max_devel_sentences,
         extra_data: args.extra_data,
@@ -304,16 +309,30 @@ fn train(args: TrainArgs) -> Result<()> {
         bail!("--batch-size, --epochs and --average-last must be positive");
     }
     eprintln!("training on {:?} from {}, writing {}", device, settings.base.display(), args.out.display());
-    let outcome = train::run(settings, &args.out, &device, train::Control { resume: args.resume, stop_after_epoch: None })?;
-    let m = export::finish(&outcome, &args.out, &args.quant, &args.word_embeddings_quant, &device)?;
+    let control = train::Control { resume: args.resume, stop_after_epoch: None };
+    let runs = match args.seeds.as_slice() {
+        [_] => vec![train::run(settings, &args.out, &device, control)?],
+        seeds => {
+            let members = soup::train_members(&settings, seeds, &args.out, &device, control)?;
+            soup::write_mean(&members, &args.out)?;
+            members
+        }
+    };
+    let m = export::finish(&runs, &args.out, &args.quant, &args.word_embeddings_quant, &device)?;
+    for run in m.runs.iter().filter(|_| m.runs.len() > 1) {
+        println!("seed {}: devel F1 {:.2} (f32), best epoch {}", run.seed, 100.0 * run.best_f1, run.best_epoch);
+    }
     println!(
-        "devel F1 {:.2} (f32) / {:.2} ({}, {:.1} MB) [{}]; best epoch {}; {:.0} s training, {:.0} tokens/s",
+        "devel F1 {:.2} (f32) / {:.2} ({}, {:.1} MB) [{}]; {}; {:.0} s training, {:.0} tokens/s",
         100.0 * m.devel_f32.overall.f1,
         100.0 * m.devel_quantized.overall.f1,
         m.quantization,
         m.quantized_bytes as f64 / 1e6,
         train::per_type_f1(&m.devel_quantized),
-        m.best_epoch,
+        match m.runs.as_slice() {
+            [run] => format!("best epoch {}", run.best_epoch),
+            runs => format!("mean of {} runs", runs.len()),
+        },
         m.train_seconds,
         m.tokens_per_second
     );

@@ -1,4 +1,4 @@
-//! The training curve: mean training loss and devel F1 per epoch, as an SVG.
+//! The training curve: mean training loss and devel F1 per epoch, as an SVG (one line per run).
 
 use std::path::Path;
 
@@ -7,11 +7,22 @@ use plotters::prelude::*;
 
 use crate::train::EpochRecord;
 
-pub fn training_curve(history: &[EpochRecord], path: &Path) -> Result<()> {
+/// Colour-blind-safe (Okabe–Ito), one per run of a soup.
+const PALETTE: [(RGBColor, &str); 6] = [
+    (RGBColor(213, 94, 0), "orange"),
+    (RGBColor(0, 114, 178), "blue"),
+    (RGBColor(0, 158, 115), "green"),
+    (RGBColor(204, 121, 167), "pink"),
+    (RGBColor(86, 180, 233), "sky blue"),
+    (RGBColor(230, 159, 0), "yellow"),
+];
+
+/// `runs`: each run's seed and epoch records.
+pub fn training_curve(runs: &[(u64, &[EpochRecord])], path: &Path) -> Result<()> {
     let root = SVGBackend::new(path, (720, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     let (top, bottom) = root.split_vertically(240);
-    let epochs = history.len().max(1) as f64;
+    let epochs = runs.iter().map(|(_, h)| h.len()).max().unwrap_or(1).max(1) as f64;
     let draw = |area: &DrawingArea<SVGBackend, _>, title: &str, series: Vec<(Vec<(f64, f64)>, RGBColor)>| -> Result<()> {
         let high = series.iter().flat_map(|(values, _)| values).map(|v| v.1).fold(0.0f64, f64::max) * 1.1 + 1e-9;
         let mut chart = ChartBuilder::on(area)
@@ -32,19 +43,33 @@ pub fn training_curve(history: &[EpochRecord], path: &Path) -> Result<()> {
         }
         Ok(())
     };
-    let loss = history.iter().map(|r| (r.epoch as f64, r.train_loss)).collect();
-    let f1 = history.iter().map(|r| (r.epoch as f64, 100.0 * r.devel.overall.f1)).collect();
-    let averaged: Vec<(f64, f64)> =
-        history.iter().filter_map(|r| Some((r.epoch as f64, 100.0 * r.averaged.as_ref()?.devel.overall.f1))).collect();
-    draw(&top, "training loss (mean per epoch)", vec![(loss, RGBColor(0, 114, 178))])?;
-    let mut f1_series = vec![(f1, RGBColor(213, 94, 0))];
-    let title = if averaged.is_empty() {
-        "devel entity F1 (%)"
+    let loss = |h: &[EpochRecord]| h.iter().map(|r| (r.epoch as f64, r.train_loss)).collect::<Vec<_>>();
+    let f1 = |h: &[EpochRecord]| h.iter().map(|r| (r.epoch as f64, 100.0 * r.devel.overall.f1)).collect::<Vec<_>>();
+    if let [(_, history)] = runs {
+        let averaged: Vec<(f64, f64)> = history
+            .iter()
+            .filter_map(|r| Some((r.epoch as f64, 100.0 * r.averaged.as_ref()?.devel.overall.f1)))
+            .collect();
+        draw(&top, "training loss (mean per epoch)", vec![(loss(history), RGBColor(0, 114, 178))])?;
+        let mut f1_series = vec![(f1(history), RGBColor(213, 94, 0))];
+        let title = if averaged.is_empty() {
+            "devel entity F1 (%)"
+        } else {
+            f1_series.push((averaged, RGBColor(0, 158, 115)));
+            "devel entity F1 (%): each epoch (orange), mean of the last epochs' weights (green)"
+        };
+        draw(&bottom, title, f1_series)?;
     } else {
-        f1_series.push((averaged, RGBColor(0, 158, 115)));
-        "devel entity F1 (%): each epoch (orange), mean of the last epochs' weights (green)"
-    };
-    draw(&bottom, title, f1_series)?;
+        let colours = PALETTE.iter().cycle();
+        let key: Vec<String> = runs.iter().zip(colours.clone()).map(|((seed, _), (_, name))| format!("seed {seed} {name}")).collect();
+        let key = key.join(", ");
+        draw(
+            &top,
+            &format!("training loss (mean per epoch): {key}"),
+            runs.iter().zip(colours.clone()).map(|((_, h), (c, _))| (loss(h), *c)).collect(),
+        )?;
+        draw(&bottom, "devel entity F1 (%) of each run", runs.iter().zip(colours).map(|((_, h), (c, _))| (f1(h), *c)).collect())?;
+    }
     root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }

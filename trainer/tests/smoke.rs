@@ -8,6 +8,7 @@ use candle_core::Device;
 use medlight_ner::testing::{tiny_config, tiny_tokenizer_json};
 use medlight_ner::{LabelSet, Tagger};
 use trainer::model_dir::{load_tagger, Format};
+use trainer::soup;
 use trainer::train::{self, Control, Precision, Settings};
 
 const TRAIN: &str = "\
@@ -77,13 +78,15 @@ fn trains_writes_outputs_and_reloads_to_the_same_spans() {
     assert!(last < 0.5 * first, "loss did not fall: {first} → {last}");
     assert!(outcome.state.best_f1 > 0.8, "devel F1 {}", outcome.state.best_f1);
 
-    let metrics = trainer::export::finish(&outcome, &out, "q8_0", "q4_0", &Device::Cpu).unwrap();
+    let metrics = trainer::export::finish(std::slice::from_ref(&outcome), &out, "q8_0", "q4_0", &Device::Cpu).unwrap();
     for file in ["model.safetensors", "config.json", "tokenizer.json", "medlight-q8_0.gguf", "metrics.json",
         "training-curve.svg", "MODEL_CARD.md"] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
     let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(written["settings"]["seed"], 7);
+    assert_eq!(written["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(written["runs"][0]["history"].as_array().unwrap().len(), 30);
     // Training time counts the steps only; the whole epochs add the devel evaluation.
     let (steps, epochs) = (written["train_seconds"].as_f64().unwrap(), written["epochs_seconds"].as_f64().unwrap());
     assert!(steps > 0.0 && steps < epochs, "train_seconds {steps}, epochs_seconds {epochs}");
@@ -194,4 +197,51 @@ fn a_missing_base_file_names_the_file_and_the_fetch_script() {
     s.from_scratch = false; // now model.safetensors is required, and absent
     let err = train::run(s, &base.parent().unwrap().join("out"), &Device::Cpu, Control::default()).err().unwrap().to_string();
     assert!(err.contains("model.safetensors") && err.contains("scripts/fetch-base-model.sh"), "{err}");
+}
+
+#[test]
+fn a_seed_soup_resumes_at_the_seed_it_stopped_in_and_ships_the_mean_of_the_best_weights() {
+    let (base, data) = fixtures("soup");
+    let out = base.parent().unwrap().join("soup");
+    let s = settings(&base, &data, 30);
+    let err = soup::train_members(&s, &[7, 8, 7], &out, &Device::Cpu, Control::default()).err().unwrap().to_string();
+    assert!(err.contains("7 is given twice"), "{err}");
+
+    // Seed 7 finished, then the soup interrupted during seed 8.
+    let seven = train::run(Settings { seed: 7, ..s.clone() }, &soup::member_dir(&out, 7), &Device::Cpu, Control::default()).unwrap();
+    let stop = Control { resume: true, stop_after_epoch: Some(1) };
+    let partial = soup::train_members(&s, &[7, 8, 9], &out, &Device::Cpu, stop).unwrap();
+    assert_eq!(partial.iter().map(|m| m.state.epochs_done).collect::<Vec<_>>(), [30, 1], "stops in the interrupted run");
+    let err = soup::train_members(&s, &[7, 8, 9], &out, &Device::Cpu, Control::default()).err().unwrap();
+    assert!(format!("{err:#}").contains("seed-7") && format!("{err:#}").contains("--resume"), "{err:#}");
+
+    let members = soup::train_members(&s, &[7, 8, 9], &out, &Device::Cpu, Control { resume: true, stop_after_epoch: None }).unwrap();
+    assert_eq!(members.iter().map(|m| (m.state.settings.seed, m.state.epochs_done)).collect::<Vec<_>>(), [(7, 30), (8, 30), (9, 30)]);
+    // The finished run was reloaded, not trained again: its records (timings included) are the same.
+    let seconds = |o: &train::Outcome| o.state.history.iter().map(|r| r.seconds).collect::<Vec<_>>();
+    assert_eq!(seconds(&members[0]), seconds(&seven));
+
+    soup::write_mean(&members, &out).unwrap();
+    let load = |p: &Path| candle_core::safetensors::load(p, &Device::Cpu).unwrap();
+    let mean = load(&out.join("model.safetensors"));
+    let runs: Vec<_> = [7, 8, 9].map(|seed| load(&soup::member_dir(&out, seed).join("model.safetensors"))).into();
+    let name = "classifier.weight";
+    let values = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let by_hand: Vec<f32> = (0..values(&mean[name]).len())
+        .map(|i| runs.iter().map(|r| values(&r[name])[i]).sum::<f32>() / 3.0)
+        .collect();
+    for (got, want) in values(&mean[name]).iter().zip(&by_hand) {
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    }
+    assert!(runs.iter().all(|r| values(&r[name]) != values(&mean[name])), "the seeds trained different weights");
+
+    let metrics = trainer::export::finish(&members, &out, "q8_0", "q4_0", &Device::Cpu).unwrap();
+    assert_eq!(metrics.runs.iter().map(|r| r.seed).collect::<Vec<_>>(), [7, 8, 9]);
+    let total: f64 = metrics.runs.iter().map(|r| r.train_seconds).sum();
+    assert_eq!(metrics.train_seconds, total);
+    let card = std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap();
+    assert!(card.contains("mean of the best weights of 3 runs") && card.contains("seed 9 (best: epoch"), "{card}");
+    // Each member is a model directory of its own.
+    let member = load_tagger(&soup::member_dir(&out, 8), Format::F32, &Device::Cpu).unwrap();
+    assert!(!spans(&member, "Cisplatin caused renal failure.").is_empty());
 }
