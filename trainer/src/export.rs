@@ -101,7 +101,8 @@ pub fn finish(runs: &[Outcome], out: &Path, quant: &str, word_embeddings_quant: 
     };
     std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)?;
     let curves: Vec<(u64, &[train::EpochRecord])> = metrics.runs.iter().map(|r| (r.seed, r.history.as_slice())).collect();
-    crate::plot::training_curve(&curves, &out.join("training-curve.svg"))?;
+    let soup_f1 = (curves.len() > 1).then_some(metrics.devel_f32.overall.f1);
+    crate::plot::training_curve(&curves, soup_f1, &out.join("training-curve.svg"))?;
     std::fs::write(out.join("MODEL_CARD.md"), model_card(&metrics, first))?;
     Ok(metrics)
 }

@@ -241,6 +241,8 @@ fn a_seed_soup_resumes_at_the_seed_it_stopped_in_and_ships_the_mean_of_the_best_
     assert_eq!(metrics.train_seconds, total);
     let card = std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap();
     assert!(card.contains("mean of the best weights of 3 runs") && card.contains("seed 9 (best: epoch"), "{card}");
+    let curve = std::fs::read_to_string(out.join("training-curve.svg")).unwrap();
+    assert!(curve.contains("seed 9") && curve.contains("their mean&apos;s weights"), "the soup curve names its runs and the mean");
     // Each member is a model directory of its own.
     let member = load_tagger(&soup::member_dir(&out, 8), Format::F32, &Device::Cpu).unwrap();
     assert!(!spans(&member, "Cisplatin caused renal failure.").is_empty());
