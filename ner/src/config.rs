@@ -35,6 +35,14 @@ pub struct BertConfig {
     pub architectures: Option<Vec<String>>,
     #[serde(default = "default_model_type")]
     pub model_type: String,
+    /// Medlight's decoding, not Hugging Face's: added to the log-probability of `O` before tags are
+    /// decoded (> 0: fewer, surer entities). Chosen on devel by the trainer; absent: 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub outside_bias: f32,
+}
+
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }
 
 fn default_act() -> String {
@@ -80,6 +88,9 @@ impl BertConfig {
         }
         if !matches!(self.hidden_act.as_str(), "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu") {
             return Err(Error::config("hidden_act", format!("`{}` is not supported", self.hidden_act)));
+        }
+        if !self.outside_bias.is_finite() {
+            return Err(Error::config("outside_bias", format!("{} is not a finite number", self.outside_bias)));
         }
         if self.max_position_embeddings < 3 {
             return Err(Error::config("max_position_embeddings", "must be at least 3"));
@@ -131,6 +142,18 @@ mod tests {
     fn a_missing_field_is_named() {
         let err = BertConfig::from_json(r#"{"vocab_size": 3}"#).unwrap_err().to_string();
         assert!(err.contains("`hidden_size`"), "{err}");
+    }
+
+    #[test]
+    fn the_outside_bias_defaults_to_zero_and_round_trips() {
+        let config = BertConfig::from_json(BASE).unwrap();
+        assert_eq!(config.outside_bias, 0.0);
+        assert!(!config.to_json().contains("outside_bias"), "a plain config stays Hugging Face's");
+        let biased = BertConfig { outside_bias: 1.5, ..config };
+        assert_eq!(BertConfig::from_json(&biased.to_json()).unwrap().outside_bias, 1.5);
+        let bad = biased.to_json().replace("1.5", "1e999");
+        let err = BertConfig::from_json(&bad).unwrap_err().to_string();
+        assert!(err.contains("outside_bias") || err.contains("number"), "{err}");
     }
 
     #[test]

@@ -150,11 +150,20 @@ pub enum Decoding {
     Viterbi,
 }
 
-/// Tag ids for a sequence of per-word probability rows (`rows[i][tag]`).
-pub fn decode_tags(rows: &[Vec<f32>], labels: &crate::LabelSet, decoding: Decoding) -> Vec<usize> {
+/// Tag ids for a sequence of per-word probability rows (`rows[i][tag]`), scored as log-probabilities
+/// with `outside_bias` added to `O`'s.
+pub fn decode_tags(rows: &[Vec<f32>], labels: &crate::LabelSet, decoding: Decoding, outside_bias: f32) -> Vec<usize> {
+    let outside = labels.tags().iter().position(|t| t == "O");
+    let scores: Vec<Vec<f32>> = rows
+        .iter()
+        .map(|row| {
+            let bias = |t: usize| if Some(t) == outside { outside_bias } else { 0.0 };
+            row.iter().enumerate().map(|(t, &p)| p.max(1e-12).ln() + bias(t)).collect()
+        })
+        .collect();
     match decoding {
-        Decoding::Argmax => rows.iter().map(|row| argmax(row)).collect(),
-        Decoding::Viterbi => viterbi(rows, labels),
+        Decoding::Argmax => scores.iter().map(|row| argmax(row)).collect(),
+        Decoding::Viterbi => viterbi(&scores, labels),
     }
 }
 
@@ -162,6 +171,7 @@ fn argmax(row: &[f32]) -> usize {
     row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
 }
 
+/// `rows`: per-word log-scores.
 fn viterbi(rows: &[Vec<f32>], labels: &crate::LabelSet) -> Vec<usize> {
     use crate::labels::Tag;
     let n = labels.len();
@@ -174,9 +184,7 @@ fn viterbi(rows: &[Vec<f32>], labels: &crate::LabelSet) -> Vec<usize> {
         Tag::Inside(kind) => prev.is_some_and(|p| tags[p].kind() == Some(kind)),
         _ => true,
     };
-    let log = |p: f32| p.max(1e-12).ln();
-    let mut score: Vec<f32> =
-        (0..n).map(|t| if allowed(None, t) { log(rows[0][t]) } else { f32::NEG_INFINITY }).collect();
+    let mut score: Vec<f32> = (0..n).map(|t| if allowed(None, t) { rows[0][t] } else { f32::NEG_INFINITY }).collect();
     let mut back = vec![vec![0usize; n]; rows.len()];
     for (i, row) in rows.iter().enumerate().skip(1) {
         let mut next = vec![f32::NEG_INFINITY; n];
@@ -187,7 +195,7 @@ fn viterbi(rows: &[Vec<f32>], labels: &crate::LabelSet) -> Vec<usize> {
                     back[i][t] = p;
                 }
             }
-            next[t] += log(row[t]);
+            next[t] += row[t];
         }
         score = next;
     }
@@ -210,23 +218,38 @@ mod viterbi_tests {
         let labels = LabelSet::from_types(&["Disease"]); // O, B-Disease, I-Disease
         // Argmax says O, I-Disease: invalid. The best valid path is O, B-Disease.
         let rows = vec![vec![0.8, 0.1, 0.1], vec![0.2, 0.35, 0.45]];
-        assert_eq!(decode_tags(&rows, &labels, Decoding::Argmax), vec![0, 2]);
-        assert_eq!(decode_tags(&rows, &labels, Decoding::Viterbi), vec![0, 1]);
+        assert_eq!(decode_tags(&rows, &labels, Decoding::Argmax, 0.0), vec![0, 2]);
+        assert_eq!(decode_tags(&rows, &labels, Decoding::Viterbi, 0.0), vec![0, 1]);
     }
 
     #[test]
     fn viterbi_keeps_a_valid_argmax_path() {
         let labels = LabelSet::from_types(&["Chemical", "Disease"]);
         let rows = vec![vec![0.1, 0.8, 0.05, 0.03, 0.02], vec![0.1, 0.05, 0.8, 0.03, 0.02], vec![0.9, 0.02, 0.02, 0.03, 0.03]];
-        assert_eq!(decode_tags(&rows, &labels, Decoding::Viterbi), vec![1, 2, 0]);
-        assert_eq!(decode_tags(&rows, &labels, Decoding::Argmax), vec![1, 2, 0]);
+        assert_eq!(decode_tags(&rows, &labels, Decoding::Viterbi, 0.0), vec![1, 2, 0]);
+        assert_eq!(decode_tags(&rows, &labels, Decoding::Argmax, 0.0), vec![1, 2, 0]);
     }
 
     #[test]
     fn viterbi_never_continues_another_type() {
         let labels = LabelSet::from_types(&["Chemical", "Disease"]);
         let rows = vec![vec![0.0, 0.9, 0.0, 0.1, 0.0], vec![0.1, 0.0, 0.1, 0.0, 0.8]];
-        let tags = decode_tags(&rows, &labels, Decoding::Viterbi);
+        let tags = decode_tags(&rows, &labels, Decoding::Viterbi, 0.0);
         assert_ne!(tags, vec![1, 4], "B-Chemical I-Disease is not IOB2");
+    }
+
+    #[test]
+    fn an_outside_bias_drops_the_less_certain_entity_in_both_decodings() {
+        let labels = LabelSet::from_types(&["Disease"]);
+        // Word 1: B-Disease at 0.9 against O at 0.1; word 2: B-Disease at 0.6 against O at 0.4.
+        let rows = vec![vec![0.1, 0.9, 0.0], vec![0.4, 0.6, 0.0]];
+        for decoding in [Decoding::Argmax, Decoding::Viterbi] {
+            assert_eq!(decode_tags(&rows, &labels, decoding, 0.0), vec![1, 1], "{decoding:?}");
+            // ln(0.6/0.4) = 0.41 < 1 < ln(0.9/0.1) = 2.2
+            assert_eq!(decode_tags(&rows, &labels, decoding, 1.0), vec![1, 0], "{decoding:?}");
+            assert_eq!(decode_tags(&rows, &labels, decoding, 3.0), vec![0, 0], "{decoding:?}");
+            // A negative bias favours entities.
+            assert_eq!(decode_tags(&[vec![0.7, 0.3, 0.0]], &labels, decoding, -1.0), vec![1], "{decoding:?}");
+        }
     }
 }

@@ -83,6 +83,12 @@ impl Tagger {
         self
     }
 
+    /// Replaces the model config's `outside_bias`.
+    pub fn with_outside_bias(mut self, bias: f32) -> Self {
+        self.model.config.outside_bias = bias;
+        self
+    }
+
     pub fn model(&self) -> &TokenClassifier {
         &self.model
     }
@@ -163,7 +169,7 @@ impl Tagger {
 
     /// Tags (and their probabilities) for one sequence of per-word label distributions.
     pub fn decode(&self, rows: &[Vec<f32>]) -> Vec<WordPrediction> {
-        decode::decode_tags(rows, &self.model.labels, self.decoding)
+        decode::decode_tags(rows, &self.model.labels, self.decoding, self.model.config.outside_bias)
             .into_iter()
             .zip(rows)
             .map(|(tag, row)| WordPrediction { tag, prob: row[tag] })

@@ -26,6 +26,8 @@ pub struct Metrics {
     pub quantized_file: String,
     pub quantized_bytes: u64,
     pub quantized_sha256: String,
+    /// Added to `O`'s log-probability when decoding (in `config.json`; the scores above use it).
+    pub outside_bias: f32,
     /// Training steps, all epochs of all runs.
     pub train_seconds: f64,
     /// Whole epochs: training plus the devel evaluation after each.
@@ -67,17 +69,31 @@ impl RunSummary {
     }
 }
 
+/// How a finished run is exported.
+pub struct Export {
+    /// Block format of the weight matrices (`q8_0`, …).
+    pub quant: String,
+    pub word_embeddings_quant: String,
+    /// Written into `config.json`: added to `O`'s log-probability when decoding.
+    pub outside_bias: f32,
+}
+
 /// The quantised model's file name for a block format, e.g. `medlight-q8_0.gguf`.
 pub fn quantized_name(quant: &str) -> String {
     format!("medlight-{}.gguf", quant.to_ascii_lowercase())
 }
 
 /// Completes `out` for the model already written there, trained by `runs` (one run, or a soup's
-/// members): tokenizer, quantised file, devel scores of both, metrics, training curve, model card.
-pub fn finish(runs: &[Outcome], out: &Path, quant: &str, word_embeddings_quant: &str, device: &Device) -> Result<Metrics> {
+/// members): config with the decoding's `outside_bias`, tokenizer, quantised file, devel scores of
+/// both, metrics, training curve, model card.
+pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) -> Result<Metrics> {
+    let Export { quant, word_embeddings_quant, outside_bias } = export;
     let Some(first) = runs.first() else { bail!("no training run to export") };
+    let mut config = first.config.clone();
+    config.outside_bias = *outside_bias;
+    std::fs::write(out.join("config.json"), config.to_json())?;
     first.tokenizer.save(out.join("tokenizer.json"), false).map_err(|e| anyhow::anyhow!("writing tokenizer.json: {e}"))?;
-    let gguf_path = write_quantized(out, &first.config, quant, word_embeddings_quant)?;
+    let gguf_path = write_quantized(out, &config, quant, word_embeddings_quant)?;
     let bytes = std::fs::read(&gguf_path)?;
 
     let devel_f32 = score(out, Format::F32, device, &first.devel)?;
@@ -92,6 +108,7 @@ pub fn finish(runs: &[Outcome], out: &Path, quant: &str, word_embeddings_quant: 
         quantized_file: quantized_name(quant),
         quantized_bytes: bytes.len() as u64,
         quantized_sha256: hex(&Sha256::digest(&bytes)),
+        outside_bias: *outside_bias,
         train_seconds: summaries.iter().map(|r| r.train_seconds).sum(),
         epochs_seconds: summaries.iter().map(|r| r.epochs_seconds).sum(),
         tokens_per_second: records().map(|r| r.tokens_per_second).sum::<f64>() / records().count().max(1) as f64,
@@ -167,6 +184,9 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          `config.json`. At load, inference re-packs each weight matrix as 7-bit integers with one scale per \
          row and runs the linear layers in integer arithmetic (inputs quantised per row to 8 bits); the rest in \
          f32. The {quant} F1 column is computed that way, as the browser computes.\n\
+         - `config.json` (also in the file's metadata): `outside_bias` {bias} is added to the log-probability of \
+         `O` before constrained Viterbi decoding, so a word becomes part of an entity only when the model is \
+         surer of it; both F1 columns are scored with it.\n\
          - `tokenizer.json`: the base encoder's WordPiece tokenizer (lower-casing), with padding and truncation off.\n\n\
          ## Training\n\n\
          {runs}; batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
@@ -182,6 +202,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
         data = s.data.display(),
         extra = s.extra_data.iter().map(|d| format!(" and `{}/train.tsv` (the types it annotates)", d.display())).collect::<String>(),
         quant = m.quantization,
+        bias = m.outside_bias,
         equant = m.word_embeddings_quantization,
         embeddings = if s.freeze_embeddings { "frozen" } else { "trained" },
         p = pct(m.devel_f32.overall.precision),

@@ -64,6 +64,10 @@ fn settings(base: &Path, data: &Path, epochs: usize) -> Settings {
     }
 }
 
+fn export(outside_bias: f32) -> trainer::export::Export {
+    trainer::export::Export { quant: "q8_0".into(), word_embeddings_quant: "q4_0".into(), outside_bias }
+}
+
 fn spans(tagger: &Tagger, text: &str) -> Vec<(usize, usize, String)> {
     tagger.annotate(text).unwrap().into_iter().map(|e| (e.start, e.end, e.label)).collect()
 }
@@ -78,7 +82,7 @@ fn trains_writes_outputs_and_reloads_to_the_same_spans() {
     assert!(last < 0.5 * first, "loss did not fall: {first} → {last}");
     assert!(outcome.state.best_f1 > 0.8, "devel F1 {}", outcome.state.best_f1);
 
-    let metrics = trainer::export::finish(std::slice::from_ref(&outcome), &out, "q8_0", "q4_0", &Device::Cpu).unwrap();
+    let metrics = trainer::export::finish(std::slice::from_ref(&outcome), &out, &export(0.0), &Device::Cpu).unwrap();
     for file in ["model.safetensors", "config.json", "tokenizer.json", "medlight-q8_0.gguf", "metrics.json",
         "training-curve.svg", "MODEL_CARD.md"] {
         assert!(out.join(file).is_file(), "{file} missing");
@@ -235,8 +239,14 @@ fn a_seed_soup_resumes_at_the_seed_it_stopped_in_and_ships_the_mean_of_the_best_
     }
     assert!(runs.iter().all(|r| values(&r[name]) != values(&mean[name])), "the seeds trained different weights");
 
-    let metrics = trainer::export::finish(&members, &out, "q8_0", "q4_0", &Device::Cpu).unwrap();
+    let metrics = trainer::export::finish(&members, &out, &export(0.5), &Device::Cpu).unwrap();
     assert_eq!(metrics.runs.iter().map(|r| r.seed).collect::<Vec<_>>(), [7, 8, 9]);
+    // The bias is in the config the f32 and quantised files load, and the scores were taken with it.
+    for format in [Format::F32, Format::Quantized] {
+        assert_eq!(load_tagger(&out, format, &Device::Cpu).unwrap().model().config.outside_bias, 0.5);
+    }
+    let (_, report) = trainer::data::tag_and_score(&load_tagger(&out, Format::F32, &Device::Cpu).unwrap(), &members[0].devel).unwrap();
+    assert_eq!(report.overall.f1, metrics.devel_f32.overall.f1);
     let total: f64 = metrics.runs.iter().map(|r| r.train_seconds).sum();
     assert_eq!(metrics.train_seconds, total);
     let card = std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap();
