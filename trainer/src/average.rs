@@ -46,6 +46,14 @@ pub fn mean_of(files: &[PathBuf], device: &Device) -> Result<HashMap<String, Ten
         .collect()
 }
 
+/// Writes the mean of the safetensors `files` to `<out>/model.safetensors`, creating `out`.
+pub fn save_mean(files: &[PathBuf], out: &Path) -> Result<()> {
+    let mean = mean_of(files, &Device::Cpu)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    candle_core::safetensors::save(&mean, out.join("model.safetensors"))?;
+    Ok(())
+}
+
 fn bitwise_equal(a: &Tensor, b: &Tensor) -> Result<bool> {
     let a: Vec<f32> = a.flatten_all()?.to_vec1()?;
     let b: Vec<f32> = b.flatten_all()?.to_vec1()?;

@@ -245,9 +245,7 @@ fn average(args: AverageArgs) -> Result<()> {
         bail!("--like DIR is needed: no model directory among the inputs to take config.json and tokenizer.json from");
     };
     let config = model_dir::read_config(&like)?;
-    let mean = trainer::average::mean_of(&files, &Device::Cpu)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    candle_core::safetensors::save(&mean, args.out.join("model.safetensors"))?;
+    trainer::average::save_mean(&files, &args.out)?;
     std::fs::write(args.out.join("config.json"), config.to_json())?;
     let tokenizer = like.join("tokenizer.json");
     std::fs::copy(&tokenizer, args.out.join("tokenizer.json")).with_context(|| format!("cannot copy {}", tokenizer.display()))?;

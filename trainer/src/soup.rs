@@ -43,13 +43,9 @@ pub fn train_members(settings: &Settings, seeds: &[u64], out: &Path, device: &De
     Ok(members)
 }
 
-/// Writes `<out>/model.safetensors` (the mean of the members' best weights) and `<out>/config.json`.
+/// Writes `<out>/model.safetensors`, the mean of the members' best weights (`export::finish` then
+/// writes the config and the rest).
 pub fn write_mean(members: &[Outcome], out: &Path) -> Result<()> {
-    let Some(first) = members.first() else { bail!("a soup needs at least one run") };
     let files: Vec<PathBuf> = members.iter().map(|m| member_dir(out, m.state.settings.seed).join("model.safetensors")).collect();
-    let mean = average::mean_of(&files, &Device::Cpu)?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    candle_core::safetensors::save(&mean, out.join("model.safetensors"))?;
-    std::fs::write(out.join("config.json"), first.config.to_json())?;
-    Ok(())
+    average::save_mean(&files, out)
 }
