@@ -10,10 +10,9 @@ pub const TOKENIZER_URL: &str = "models/tokenizer.json";
 pub const MODEL_SHA256: &str = env!("MEDLIGHT_MODEL_SHA256");
 pub const TOKENIZER_SHA256: &str = env!("MEDLIGHT_TOKENIZER_SHA256");
 
-/// Bytes of sentences the model reads at a time: small enough that results stream in, that a newer
-/// request is noticed quickly and that long text spreads over workers; large enough that messaging
-/// costs little.
-pub const CHUNK_BYTES: usize = 1500;
+/// Bytes of sentences the model reads at a time (defined in the core, whose evaluation reads
+/// text in the same chunks, since the consistency rule works within one).
+pub use medlight_ner::sentences::CHUNK_BYTES;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind")]

@@ -5,12 +5,14 @@
 //! - [`align`]: words → sub-tokens (first sub-token carries the word's label), windows for long inputs.
 //! - [`model`]: the BERT token classifier on candle (f32 for training, quantised for inference).
 //! - [`decode`]: IOB2 tags → entity spans with offsets and scores.
+//! - [`consistency`]: one string, one type, throughout a text.
 //! - [`metrics`]: entity-level precision/recall/F1, equal to `seqeval`'s default mode.
 //! - [`sentences`]: raw text → sentences, grouped into chunks for streaming.
 //! - [`tagger`]: the whole pipeline on raw text, as the browser and `trainer predict` use it.
 
 pub mod align;
 pub mod config;
+pub mod consistency;
 pub mod decode;
 pub mod labels;
 pub mod metrics;

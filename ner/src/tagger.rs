@@ -44,6 +44,8 @@ pub struct Tagger {
     /// Sub-tokens per window, `[CLS]` and `[SEP]` excluded.
     window: usize,
     decoding: Decoding,
+    /// Whether [`crate::consistency::harmonise`] runs over each text's tags.
+    consistent: bool,
     batch_tokens: usize,
 }
 
@@ -56,7 +58,7 @@ impl Tagger {
             (true, false) => CPU_FLOAT_BATCH_TOKENS,
             (true, true) => 0,
         };
-        Ok(Self { model, tokenizer, special, window, decoding: Decoding::default(), batch_tokens })
+        Ok(Self { model, tokenizer, special, window, decoding: Decoding::default(), consistent: true, batch_tokens })
     }
 
     /// The quantised model file (GGUF) and `tokenizer.json`, as the web app fetches them.
@@ -80,6 +82,12 @@ impl Tagger {
     /// Chooses how label distributions become tags ([`Decoding::Viterbi`] unless set).
     pub fn with_decoding(mut self, decoding: Decoding) -> Self {
         self.decoding = decoding;
+        self
+    }
+
+    /// Turns the one-string-one-type rule of [`crate::consistency`] on (the default) or off.
+    pub fn with_consistency(mut self, consistent: bool) -> Self {
+        self.consistent = consistent;
         self
     }
 
@@ -113,58 +121,83 @@ impl Tagger {
     }
 
     /// Entities in the given byte ranges of `text` (sentences, say), each read as its own sequence
-    /// and all classified in one batch; offsets are into `text`.
+    /// and all classified in one batch; offsets are into `text`. The parts are one text to the
+    /// consistency rule.
     pub fn annotate_parts(&self, text: &str, parts: &[Range<usize>]) -> Result<Annotated> {
         let encoded: Vec<align::TextPieces> =
             parts.iter().map(|r| align::encode_text(&self.tokenizer, &text[r.clone()])).collect::<Result<_>>()?;
+        let encoded: Vec<(&Range<usize>, align::TextPieces)> =
+            parts.iter().zip(encoded).filter(|(_, p)| !p.words.is_empty()).collect();
         let firsts: Vec<Vec<usize>> =
-            encoded.iter().map(|p| p.words.iter().map(|w| w.pieces.start).collect()).collect();
-        let inputs: Vec<(&[u32], &[usize])> = encoded
+            encoded.iter().map(|(_, p)| p.words.iter().map(|w| w.pieces.start).collect()).collect();
+        let inputs: Vec<(&[u32], &[usize])> =
+            encoded.iter().zip(&firsts).map(|((_, p), f)| (p.ids.as_slice(), f.as_slice())).collect();
+        let rows = self.classify(&inputs)?;
+        let words: Vec<Vec<&str>> = encoded
             .iter()
-            .zip(&firsts)
-            .filter(|(_, f)| !f.is_empty())
-            .map(|(p, f)| (p.ids.as_slice(), f.as_slice()))
+            .map(|(range, p)| p.words.iter().map(|w| &text[range.start + w.bytes.start..range.start + w.bytes.end]).collect())
             .collect();
-        let mut rows = self.classify(&inputs)?.into_iter();
+        let tags = self.decode_text(&words, &rows);
         let labels = &self.model.labels;
         let mut entities = Vec::new();
-        for (range, pieces) in parts.iter().zip(&encoded) {
-            if pieces.words.is_empty() {
-                continue;
-            }
-            let predictions = self.decode(&rows.next().expect("one result per non-empty part"));
-            let tags: Vec<&str> = predictions.iter().map(|p| labels.tag(p.tag)).collect();
-            let probs: Vec<f32> = predictions.iter().map(|p| p.prob).collect();
+        for (((range, pieces), tags), rows) in encoded.iter().zip(&tags).zip(&rows) {
+            let names: Vec<&str> = tags.iter().map(|&t| labels.tag(t)).collect();
+            let probs: Vec<f32> = tags.iter().zip(rows).map(|(&t, row)| row[t]).collect();
             let spans: Vec<_> = pieces.words.iter().map(|w| w.bytes.start + range.start..w.bytes.end + range.start).collect();
-            entities.extend(decode::entities(&spans, &tags, &probs));
+            entities.extend(decode::entities(&spans, &names, &probs));
         }
-        Ok(Annotated { entities, sub_tokens: encoded.iter().map(|p| p.ids.len()).sum() })
+        Ok(Annotated { entities, sub_tokens: encoded.iter().map(|(_, p)| p.ids.len()).sum() })
     }
 
-    /// Tags for pre-split sentences (as in an IOB2 file). A word without sub-tokens gets `O`.
+    /// Tags for pre-split sentences (as in an IOB2 file), read as one text. A word without
+    /// sub-tokens gets `O`.
     pub fn tag_sentences(&self, sentences: &[Vec<&str>]) -> Result<Vec<Vec<String>>> {
+        self.tag_texts(sentences, &[0..sentences.len()])
+    }
+
+    /// The same for several texts at once, all classified in one batch: `texts` are ranges of
+    /// consecutive sentences, each one text to the consistency rule; sentences outside them get no tags.
+    pub fn tag_texts(&self, sentences: &[Vec<&str>], texts: &[Range<usize>]) -> Result<Vec<Vec<String>>> {
         let encoded: Vec<WordPieces> =
             sentences.iter().map(|words| align::encode_words(&self.tokenizer, words)).collect::<Result<_>>()?;
         let queries: Vec<Vec<usize>> =
             encoded.iter().map(|e| e.first_piece.iter().flatten().copied().collect()).collect();
         let inputs: Vec<(&[u32], &[usize])> =
             encoded.iter().zip(&queries).map(|(e, q)| (e.ids.as_slice(), q.as_slice())).collect();
-        let predictions: Vec<Vec<WordPrediction>> = self.classify(&inputs)?.iter().map(|rows| self.decode(rows)).collect();
-        let labels = &self.model.labels;
-        Ok(encoded
+        let rows = self.classify(&inputs)?;
+        // Words without sub-tokens have no prediction and take no part in decoding.
+        let words: Vec<Vec<&str>> = sentences
             .iter()
-            .zip(predictions)
-            .map(|(e, preds)| {
-                let mut preds = preds.into_iter();
-                e.first_piece
+            .zip(&encoded)
+            .map(|(s, e)| s.iter().zip(&e.first_piece).filter(|(_, f)| f.is_some()).map(|(w, _)| *w).collect())
+            .collect();
+        let labels = &self.model.labels;
+        let mut out = vec![Vec::new(); sentences.len()];
+        for text in texts {
+            let tags = self.decode_text(&words[text.clone()], &rows[text.clone()]);
+            for (i, tags) in text.clone().zip(tags) {
+                let mut tags = tags.into_iter();
+                out[i] = encoded[i]
+                    .first_piece
                     .iter()
                     .map(|first| match first {
-                        Some(_) => labels.tag(preds.next().expect("one prediction per query").tag).to_string(),
+                        Some(_) => labels.tag(tags.next().expect("one prediction per query")).to_string(),
                         None => "O".to_string(),
                     })
-                    .collect()
-            })
-            .collect())
+                    .collect();
+            }
+        }
+        Ok(out)
+    }
+
+    /// Tag ids for the sentences of one text, from their words' label distributions: each sentence
+    /// decoded, then the consistency rule across them.
+    fn decode_text(&self, words: &[Vec<&str>], rows: &[Vec<Vec<f32>>]) -> Vec<Vec<usize>> {
+        let mut tags: Vec<Vec<usize>> = rows.iter().map(|r| self.decode(r).into_iter().map(|p| p.tag).collect()).collect();
+        if self.consistent {
+            crate::consistency::harmonise(words, &mut tags, &self.model.labels);
+        }
+        tags
     }
 
     /// Tags (and their probabilities) for one sequence of per-word label distributions.

@@ -74,7 +74,10 @@ fn text_is_read_sentence_by_sentence_with_offsets_into_the_whole() {
     let spans = |entities: Vec<medlight_ner::Entity>, shift: usize| -> Vec<(usize, usize, String)> {
         entities.into_iter().map(|e| (e.start + shift, e.end + shift, e.label)).collect()
     };
-    let (t, whole) = tagger_with_entities(text);
+    let (t, _) = tagger_with_entities(text);
+    // Sentence by sentence means no consistency rule across them, which the next test checks.
+    let t = t.with_consistency(false);
+    let whole = t.annotate(text).unwrap();
     // Padded into one batch (as on a GPU) or read one by one (as on a CPU), each sentence gets the
     // same entities.
     let mut one_by_one = Vec::new();
@@ -89,4 +92,40 @@ fn text_is_read_sentence_by_sentence_with_offsets_into_the_whole() {
     let parts = medlight_ner::sentences::sentences(text);
     assert_eq!(t.annotate_parts(text, &parts).unwrap().sub_tokens, t.tokenizer().encode(text, false).unwrap().len());
     assert_eq!(medlight_ner::sentences::sentences(text).len(), 4);
+}
+
+#[test]
+fn the_consistency_rule_spans_each_text_and_no_further() {
+    let sentences: Vec<Vec<&str>> = [
+        "cisplatin induced renal failure and nausea .",
+        "nausea after cisplatin ; renal failure again",
+        "renal failure , nausea , cisplatin",
+        "aspirin or cisplatin for nausea",
+    ]
+    .iter()
+    .map(|s| s.split(' ').collect())
+    .collect();
+    let texts = [0..2, 2..4];
+    let mut changed = 0;
+    for seed in 0..30 {
+        let consistent = tagger(seed).tag_texts(&sentences, &texts).unwrap();
+        let plain = tagger(seed).with_consistency(false).tag_texts(&sentences, &texts).unwrap();
+        let labels = tagger(seed).label_set().clone();
+        let mut expected = Vec::new();
+        for text in &texts {
+            let mut ids: Vec<Vec<usize>> =
+                plain[text.clone()].iter().map(|s| s.iter().map(|t| labels.id(t).unwrap()).collect()).collect();
+            medlight_ner::consistency::harmonise(&sentences[text.clone()], &mut ids, &labels);
+            expected.extend(ids.into_iter().map(|s| s.into_iter().map(|t| labels.tag(t).to_string()).collect::<Vec<_>>()));
+        }
+        assert_eq!(consistent, expected, "seed {seed}: the rule runs within each text, on the decoded tags");
+        changed += usize::from(consistent != plain);
+        // One text of all four sentences is harmonised as a whole.
+        let whole = tagger(seed).tag_sentences(&sentences).unwrap();
+        let mut ids: Vec<Vec<usize>> = plain.iter().map(|s| s.iter().map(|t| labels.id(t).unwrap()).collect()).collect();
+        medlight_ner::consistency::harmonise(&sentences, &mut ids, &labels);
+        let ids: Vec<Vec<String>> = ids.iter().map(|s| s.iter().map(|&t| labels.tag(t).to_string()).collect()).collect();
+        assert_eq!(whole, ids, "seed {seed}");
+    }
+    assert!(changed > 0, "no random model gave the rule anything to change: the test would prove nothing");
 }

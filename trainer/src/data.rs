@@ -60,10 +60,14 @@ pub fn parse_iob2(text: &str, path: &Path) -> Result<Vec<Sentence>> {
     Ok(sentences)
 }
 
-/// Tags `sentences` with `tagger` and scores the tags against the sentences' gold tags.
+/// Tags `sentences` with `tagger` and scores the tags against the sentences' gold tags. The
+/// sentences are read as the browser reads a paste of them: consecutive sentences (words joined by
+/// spaces) in chunks of at most `CHUNK_BYTES`, each one text to the consistency rule.
 pub fn tag_and_score(tagger: &Tagger, sentences: &[Sentence]) -> Result<(Vec<Vec<String>>, Report)> {
     let words: Vec<Vec<&str>> = sentences.iter().map(Sentence::words).collect();
-    let predicted = tagger.tag_sentences(&words)?;
+    let bytes = words.iter().map(|w| w.iter().map(|w| w.len() + 1).sum::<usize>());
+    let texts = medlight_ner::sentences::group(bytes, medlight_ner::sentences::CHUNK_BYTES);
+    let predicted = tagger.tag_texts(&words, &texts)?;
     let gold: Vec<&Vec<String>> = sentences.iter().map(|s| &s.tags).collect();
     let report = metrics::evaluate(&gold, &predicted);
     Ok((predicted, report))

@@ -207,6 +207,9 @@ struct EvalArgs {
     /// Decode with this `outside_bias` instead of the model config's
     #[arg(long, allow_negative_numbers = true)]
     outside_bias: Option<f32>,
+    /// Tag each sentence on its own terms: no one-string-one-type rule across a chunk of text
+    #[arg(long)]
+    no_consistency: bool,
 }
 
 #[derive(Args)]
@@ -223,6 +226,9 @@ struct PredictArgs {
     /// How label distributions become tags
     #[arg(long, value_enum, default_value = "viterbi")]
     decoding: Decoding,
+    /// Tag each sentence on its own terms: no one-string-one-type rule across the text
+    #[arg(long)]
+    no_consistency: bool,
 }
 
 fn main() -> Result<()> {
@@ -352,7 +358,9 @@ fn train(args: TrainArgs) -> Result<()> {
 }
 
 fn eval(args: EvalArgs) -> Result<()> {
-    let mut tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?.with_decoding(args.decoding);
+    let mut tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?
+        .with_decoding(args.decoding)
+        .with_consistency(!args.no_consistency);
     if let Some(bias) = args.outside_bias {
         tagger = tagger.with_outside_bias(bias);
     }
@@ -399,7 +407,9 @@ struct PredictedEntity<'a> {
 }
 
 fn predict(args: PredictArgs) -> Result<()> {
-    let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?.with_decoding(args.decoding);
+    let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?
+        .with_decoding(args.decoding)
+        .with_consistency(!args.no_consistency);
     let files = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files };
     for file in files {
         let text = if file.as_os_str() == "-" {

@@ -1,0 +1,159 @@
+//! One text, one reading: a string the model tags as an entity somewhere in a text is tagged the
+//! same way everywhere in it.
+//!
+//! Abstracts name a chemical or a disease many times, often as an abbreviation ("NMS", "5-HT") whose
+//! context differs between sentences; the model, reading one sentence at a time, tags some
+//! occurrences and misses or mistypes others. Two rules, applied to the decoded tags of a whole text:
+//! - **vote**: an entity whose string (lower-cased words) the model tagged more often as another type
+//!   in the text takes that type;
+//! - **fill**: every untagged occurrence of an entity's string, as whole words, gets the string's
+//!   most frequent type (longer strings first, so a long name is not cut into a shorter one's).
+
+use std::collections::HashMap;
+
+use crate::decode::chunks;
+use crate::labels::{LabelSet, Tag};
+
+/// Strings shorter than this (in characters, spaces excluded) are never filled in: a one-letter
+/// entity such as "T" is too ambiguous to copy.
+const MIN_FILL_CHARS: usize = 2;
+
+/// Harmonises `tags` (one list of tag ids per sentence, one id per word) across all the sentences
+/// of one text. `words` holds the sentences' words, in the same shape.
+pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], labels: &LabelSet) {
+    let lower: Vec<Vec<String>> = words.iter().map(|s| s.iter().map(|w| w.as_ref().to_lowercase()).collect()).collect();
+    let ids = TagIds::new(labels);
+    // Entity string → how often each type was predicted for it, in order of first appearance.
+    let mut counts: Vec<(Vec<String>, HashMap<String, usize>)> = Vec::new();
+    let mut found: HashMap<Vec<String>, usize> = HashMap::new();
+    for (sentence, sentence_tags) in lower.iter().zip(tags.iter()) {
+        for chunk in chunks(&ids.names(sentence_tags)) {
+            let key = sentence[chunk.start..chunk.end].to_vec();
+            let slot = *found.entry(key.clone()).or_insert_with(|| {
+                counts.push((key, HashMap::new()));
+                counts.len() - 1
+            });
+            *counts[slot].1.entry(chunk.kind).or_default() += 1;
+        }
+    }
+    let majority = |kinds: &HashMap<String, usize>| -> String {
+        // Ties go to the type listed first in the label set, so the result never depends on hashing.
+        let order = labels.entity_types();
+        let best = kinds.values().copied().max().unwrap_or(0);
+        order.into_iter().find(|k| kinds.get(k) == Some(&best)).unwrap_or_default()
+    };
+
+    // Vote.
+    for (sentence, sentence_tags) in lower.iter().zip(tags.iter_mut()) {
+        for chunk in chunks(&ids.names(sentence_tags)) {
+            let kinds = &counts[found[&sentence[chunk.start..chunk.end]]].1;
+            let winner = majority(kinds);
+            if kinds[&winner] > kinds[&chunk.kind] {
+                ids.write(&mut sentence_tags[chunk.start..chunk.end], &winner);
+            }
+        }
+    }
+
+    // Fill, longest strings first.
+    counts.sort_by_key(|(key, _)| std::cmp::Reverse(key.len()));
+    for (key, kinds) in &counts {
+        if key.iter().map(|w| w.chars().count()).sum::<usize>() < MIN_FILL_CHARS {
+            continue;
+        }
+        let kind = majority(kinds);
+        for (sentence, sentence_tags) in lower.iter().zip(tags.iter_mut()) {
+            let mut at = 0;
+            while at + key.len() <= sentence.len() {
+                let end = at + key.len();
+                let untagged = sentence_tags[at..end].iter().all(|&t| t == ids.outside);
+                // An `I-` right after would continue the new entity and change another one.
+                let next_continues = sentence_tags.get(end).is_some_and(|&t| ids.is_inside(t));
+                if sentence[at..end] == key[..] && untagged && !next_continues {
+                    ids.write(&mut sentence_tags[at..end], &kind);
+                    at = end;
+                } else {
+                    at += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Tag ids by role, looked up once.
+struct TagIds<'a> {
+    labels: &'a LabelSet,
+    outside: usize,
+}
+
+impl<'a> TagIds<'a> {
+    fn new(labels: &'a LabelSet) -> Self {
+        Self { labels, outside: labels.id("O").expect("a label set always has O") }
+    }
+
+    fn names(&self, tags: &[usize]) -> Vec<&'a str> {
+        tags.iter().map(|&t| self.labels.tag(t)).collect()
+    }
+
+    fn is_inside(&self, tag: usize) -> bool {
+        matches!(Tag::parse(self.labels.tag(tag)), Some(Tag::Inside(_)))
+    }
+
+    /// Tags `span` as one entity of `kind`.
+    fn write(&self, span: &mut [usize], kind: &str) {
+        let begin = self.labels.id(&format!("B-{kind}")).expect("kinds come from the label set");
+        let inside = self.labels.id(&format!("I-{kind}")).expect("kinds come from the label set");
+        for (i, tag) in span.iter_mut().enumerate() {
+            *tag = if i == 0 { begin } else { inside };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &[&str], tags: &[&[&str]]) -> Vec<Vec<String>> {
+        let labels = LabelSet::from_types(&["Chemical", "Disease"]);
+        let words: Vec<Vec<&str>> = text.iter().map(|s| s.split(' ').collect()).collect();
+        let mut ids: Vec<Vec<usize>> = tags.iter().map(|s| s.iter().map(|t| labels.id(t).unwrap()).collect()).collect();
+        harmonise(&words, &mut ids, &labels);
+        ids.iter().map(|s| s.iter().map(|&t| labels.tag(t).to_string()).collect()).collect()
+    }
+
+    #[test]
+    fn an_entity_found_once_is_found_everywhere_in_the_text() {
+        let out = run(
+            &["neuroleptic malignant syndrome ( NMS ) .", "NMS recurred ; no nms then"],
+            &[&["B-Disease", "I-Disease", "I-Disease", "O", "B-Disease", "O", "O"], &["O", "O", "O", "O", "O", "O"]],
+        );
+        assert_eq!(out[1], ["B-Disease", "O", "O", "O", "B-Disease", "O"], "case-insensitive, whole words");
+    }
+
+    #[test]
+    fn the_majority_type_wins_and_a_tie_changes_no_entity() {
+        let out = run(
+            &["CM and CM and CM", "TP or TP"],
+            &[&["B-Disease", "O", "B-Disease", "O", "B-Chemical"], &["B-Disease", "O", "B-Chemical"]],
+        );
+        assert_eq!(out[0], ["B-Disease", "O", "B-Disease", "O", "B-Disease"]);
+        assert_eq!(out[1], ["B-Disease", "O", "B-Chemical"]);
+        let fill = run(&["TP or TP", "TP"], &[&["B-Disease", "O", "B-Chemical"], &["O"]]);
+        assert_eq!(fill[1], ["B-Chemical"], "a tie fills with the type the label set lists first");
+    }
+
+    #[test]
+    fn filling_never_splits_extends_or_copies_one_letter() {
+        let inside = run(&["heart failure", "acute heart failure"], &[&["B-Disease", "I-Disease"], &["B-Disease", "I-Disease", "I-Disease"]]);
+        assert_eq!(inside[1], ["B-Disease", "I-Disease", "I-Disease"], "a string inside a longer entity stays part of it");
+        let before = run(&["heart", "heart disease"], &[&["B-Disease"], &["O", "I-Disease"]]);
+        assert_eq!(before[1], ["O", "I-Disease"], "a fill before an `I-` would extend that entity");
+        let letter = run(&["T cells", "T"], &[&["B-Chemical", "O"], &["O"]]);
+        assert_eq!(letter[1], ["O"]);
+    }
+
+    #[test]
+    fn longer_strings_are_filled_first() {
+        let out = run(&["heart failure", "heart failure and failure"], &[&["B-Disease", "I-Disease"], &["O", "O", "O", "B-Chemical"]]);
+        assert_eq!(out[1], ["B-Disease", "I-Disease", "O", "B-Chemical"]);
+    }
+}
