@@ -42,7 +42,7 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
 
 /// Bytes of sentences the model reads at a time in the browser: small enough that results stream
 /// in, that a newer request is noticed quickly and that long text spreads over workers; large
-/// enough that messaging costs little, and that a chunk holds about an abstract (BC5CDR devel: 1.4
+/// enough that messaging costs little, and that a chunk holds about an abstract (BC5CDR devel: 1.3
 /// kB an abstract), within which [`crate::consistency`] makes a string's tags agree.
 pub const CHUNK_BYTES: usize = 1500;
 

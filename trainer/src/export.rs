@@ -186,7 +186,9 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          f32. The {quant} F1 column is computed that way, as the browser computes.\n\
          - `config.json` (also in the file's metadata): `outside_bias` {bias} is added to the log-probability of \
          `O` before constrained Viterbi decoding, so a word becomes part of an entity only when the model is \
-         surer of it; both F1 columns are scored with it.\n\
+         surer of it; both F1 columns are scored with it, and with Medlight's one-string-one-type rule: devel is \
+         read in chunks of consecutive sentences of at most {chunk} bytes, as the browser reads text, and a string \
+         the model tags in one sentence of a chunk is tagged the same way throughout it.\n\
          - `tokenizer.json`: the base encoder's WordPiece tokenizer (lower-casing), with padding and truncation off.\n\n\
          ## Training\n\n\
          {runs}; batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
@@ -203,6 +205,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
         extra = s.extra_data.iter().map(|d| format!(" and `{}/train.tsv` (the types it annotates)", d.display())).collect::<String>(),
         quant = m.quantization,
         bias = m.outside_bias,
+        chunk = medlight_ner::sentences::CHUNK_BYTES,
         equant = m.word_embeddings_quantization,
         embeddings = if s.freeze_embeddings { "frozen" } else { "trained" },
         p = pct(m.devel_f32.overall.precision),
