@@ -152,7 +152,7 @@ impl Tagger {
     /// Tags for pre-split sentences (as in an IOB2 file), read as one text. A word without
     /// sub-tokens gets `O`.
     pub fn tag_sentences(&self, sentences: &[Vec<&str>]) -> Result<Vec<Vec<String>>> {
-        self.tag_texts(sentences, &[0..sentences.len()])
+        self.tag_texts(sentences, std::slice::from_ref(&(0..sentences.len())))
     }
 
     /// The same for several texts at once, all classified in one batch: `texts` are ranges of
