@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::decode::chunks;
+use crate::decode::{chunks, Chunk};
 use crate::labels::{LabelSet, Tag};
 
 /// Strings shorter than this (in characters, spaces excluded) are never filled in: a one-letter
@@ -23,29 +23,31 @@ const MIN_FILL_CHARS: usize = 2;
 pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], labels: &LabelSet) {
     let lower: Vec<Vec<String>> = words.iter().map(|s| s.iter().map(|w| w.as_ref().to_lowercase()).collect()).collect();
     let ids = TagIds::new(labels);
+    // Each sentence's entities as decoded; the vote keeps their spans, so they hold throughout.
+    let entities: Vec<Vec<Chunk>> = tags.iter().map(|t| chunks(&ids.names(t))).collect();
     // Entity string → how often each type was predicted for it, in order of first appearance.
     let mut counts: Vec<(Vec<String>, HashMap<String, usize>)> = Vec::new();
     let mut found: HashMap<Vec<String>, usize> = HashMap::new();
-    for (sentence, sentence_tags) in lower.iter().zip(tags.iter()) {
-        for chunk in chunks(&ids.names(sentence_tags)) {
+    for (sentence, sentence_entities) in lower.iter().zip(&entities) {
+        for chunk in sentence_entities {
             let key = sentence[chunk.start..chunk.end].to_vec();
             let slot = *found.entry(key.clone()).or_insert_with(|| {
                 counts.push((key, HashMap::new()));
                 counts.len() - 1
             });
-            *counts[slot].1.entry(chunk.kind).or_default() += 1;
+            *counts[slot].1.entry(chunk.kind.clone()).or_default() += 1;
         }
     }
+    // Ties go to the type listed first in the label set, so the result never depends on hashing.
+    let order = labels.entity_types();
     let majority = |kinds: &HashMap<String, usize>| -> String {
-        // Ties go to the type listed first in the label set, so the result never depends on hashing.
-        let order = labels.entity_types();
         let best = kinds.values().copied().max().unwrap_or(0);
-        order.into_iter().find(|k| kinds.get(k) == Some(&best)).unwrap_or_default()
+        order.iter().find(|k| kinds.get(*k) == Some(&best)).cloned().unwrap_or_default()
     };
 
     // Vote.
-    for (sentence, sentence_tags) in lower.iter().zip(tags.iter_mut()) {
-        for chunk in chunks(&ids.names(sentence_tags)) {
+    for ((sentence, sentence_tags), sentence_entities) in lower.iter().zip(tags.iter_mut()).zip(&entities) {
+        for chunk in sentence_entities {
             let kinds = &counts[found[&sentence[chunk.start..chunk.end]]].1;
             let winner = majority(kinds);
             if kinds[&winner] > kinds[&chunk.kind] {
@@ -65,10 +67,10 @@ pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], label
             let mut at = 0;
             while at + key.len() <= sentence.len() {
                 let end = at + key.len();
-                let untagged = sentence_tags[at..end].iter().all(|&t| t == ids.outside);
+                let untagged = || sentence_tags[at..end].iter().all(|&t| t == ids.outside);
                 // An `I-` right after would continue the new entity and change another one.
-                let next_continues = sentence_tags.get(end).is_some_and(|&t| ids.is_inside(t));
-                if sentence[at..end] == key[..] && untagged && !next_continues {
+                let next_continues = || sentence_tags.get(end).is_some_and(|&t| ids.inside[t]);
+                if sentence[at..end] == key[..] && untagged() && !next_continues() {
                     ids.write(&mut sentence_tags[at..end], &kind);
                     at = end;
                 } else {
@@ -83,19 +85,18 @@ pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], label
 struct TagIds<'a> {
     labels: &'a LabelSet,
     outside: usize,
+    /// Per tag id: whether it is an `I-` tag.
+    inside: Vec<bool>,
 }
 
 impl<'a> TagIds<'a> {
     fn new(labels: &'a LabelSet) -> Self {
-        Self { labels, outside: labels.id("O").expect("a label set always has O") }
+        let inside = labels.tags().iter().map(|t| matches!(Tag::parse(t), Some(Tag::Inside(_)))).collect();
+        Self { labels, outside: labels.id("O").expect("a label set always has O"), inside }
     }
 
     fn names(&self, tags: &[usize]) -> Vec<&'a str> {
         tags.iter().map(|&t| self.labels.tag(t)).collect()
-    }
-
-    fn is_inside(&self, tag: usize) -> bool {
-        matches!(Tag::parse(self.labels.tag(tag)), Some(Tag::Inside(_)))
     }
 
     /// Tags `span` as one entity of `kind`.

@@ -193,7 +193,7 @@ impl Tagger {
     /// Tag ids for the sentences of one text, from their words' label distributions: each sentence
     /// decoded, then the consistency rule across them.
     fn decode_text(&self, words: &[Vec<&str>], rows: &[Vec<Vec<f32>>]) -> Vec<Vec<usize>> {
-        let mut tags: Vec<Vec<usize>> = rows.iter().map(|r| self.decode(r).into_iter().map(|p| p.tag).collect()).collect();
+        let mut tags: Vec<Vec<usize>> = rows.iter().map(|r| self.tag_ids(r)).collect();
         if self.consistent {
             crate::consistency::harmonise(words, &mut tags, &self.model.labels);
         }
@@ -202,11 +202,16 @@ impl Tagger {
 
     /// Tags (and their probabilities) for one sequence of per-word label distributions.
     pub fn decode(&self, rows: &[Vec<f32>]) -> Vec<WordPrediction> {
-        decode::decode_tags(rows, &self.model.labels, self.decoding, self.model.config.outside_bias)
+        self.tag_ids(rows)
             .into_iter()
             .zip(rows)
             .map(|(tag, row)| WordPrediction { tag, prob: row[tag] })
             .collect()
+    }
+
+    /// The tag ids of [`Tagger::decode`], without the probabilities.
+    fn tag_ids(&self, rows: &[Vec<f32>]) -> Vec<usize> {
+        decode::decode_tags(rows, &self.model.labels, self.decoding, self.model.config.outside_bias)
     }
 
     /// For each sequence of sub-token ids, the label distribution at each queried position. Long
