@@ -8,9 +8,16 @@
 //!   in the text takes that type;
 //! - **fill**: every untagged occurrence of an entity's string, as whole words, gets the string's
 //!   most frequent type (longer strings first, so a long name is not cut into a shorter one's).
+//!
+//! Before both, the abbreviations the text defines ("overactive bladder ( OAB )", see
+//! [`crate::abbreviation`]) are read as the author states them:
+//! - a short form whose long form is an entity gets the long form's type;
+//! - a short form tagged as an entity whose long form has no tag at all ("parathyroid hormone ( PTH )")
+//!   is not an entity anywhere in the text.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use crate::abbreviation;
 use crate::decode::{chunks, Chunk};
 use crate::labels::{LabelSet, Tag};
 
@@ -23,6 +30,14 @@ const MIN_FILL_CHARS: usize = 2;
 pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], labels: &LabelSet) {
     let lower: Vec<Vec<String>> = words.iter().map(|s| s.iter().map(|w| w.as_ref().to_lowercase()).collect()).collect();
     let ids = TagIds::new(labels);
+    let not_entities = read_definitions(&lower, tags, &ids);
+    for (sentence, sentence_tags) in lower.iter().zip(tags.iter_mut()) {
+        for chunk in chunks(&ids.names(sentence_tags)) {
+            if chunk.end - chunk.start == 1 && not_entities.contains(&sentence[chunk.start]) {
+                sentence_tags[chunk.start] = ids.outside;
+            }
+        }
+    }
     // Each sentence's entities as decoded; the vote keeps their spans, so they hold throughout.
     let entities: Vec<Vec<Chunk>> = tags.iter().map(|t| chunks(&ids.names(t))).collect();
     // Entity string → how often each type was predicted for it, in order of first appearance.
@@ -81,18 +96,52 @@ pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], label
     }
 }
 
+/// Applies the abbreviations each sentence defines: a short form takes its long form's type when the
+/// long form is an entity. Returns the short forms defined with an untagged long form, which the
+/// model tagged anyway: they are not entities in this text.
+fn read_definitions(lower: &[Vec<String>], tags: &mut [Vec<usize>], ids: &TagIds) -> HashSet<String> {
+    let mut not_entities = HashSet::new();
+    for (sentence, sentence_tags) in lower.iter().zip(tags.iter_mut()) {
+        let entities = chunks(&ids.names(sentence_tags));
+        for short in abbreviation::parenthesised(sentence) {
+            // Only a short form that is untagged or one word of its own can change: it touches no other entity.
+            let alone = sentence_tags[short] == ids.outside || (ids.begin[sentence_tags[short]] && !ids.inside[sentence_tags[short + 1]]);
+            if !alone {
+                continue;
+            }
+            let open = short - 1;
+            if let Some(long) = entities.iter().find(|c| c.end == open) {
+                if abbreviation::abbreviates(&sentence[short], &sentence[long.start..open]) {
+                    ids.write(&mut sentence_tags[short..short + 1], &long.kind);
+                }
+            } else if sentence_tags[short] != ids.outside {
+                let untagged_long_form = abbreviation::long_form_start(sentence, short)
+                    .is_some_and(|start| sentence_tags[start..open].iter().all(|&t| t == ids.outside));
+                if untagged_long_form {
+                    sentence_tags[short] = ids.outside;
+                    not_entities.insert(sentence[short].clone());
+                }
+            }
+        }
+    }
+    not_entities
+}
+
 /// Tag ids by role, looked up once.
 struct TagIds<'a> {
     labels: &'a LabelSet,
     outside: usize,
+    /// Per tag id: whether it is a `B-` tag.
+    begin: Vec<bool>,
     /// Per tag id: whether it is an `I-` tag.
     inside: Vec<bool>,
 }
 
 impl<'a> TagIds<'a> {
     fn new(labels: &'a LabelSet) -> Self {
-        let inside = labels.tags().iter().map(|t| matches!(Tag::parse(t), Some(Tag::Inside(_)))).collect();
-        Self { labels, outside: labels.id("O").expect("a label set always has O"), inside }
+        let is = |role: fn(&Tag) -> bool| labels.tags().iter().map(|t| Tag::parse(t).is_some_and(|t| role(&t))).collect();
+        let (begin, inside) = (is(|t| matches!(t, Tag::Begin(_))), is(|t| matches!(t, Tag::Inside(_))));
+        Self { labels, outside: labels.id("O").expect("a label set always has O"), begin, inside }
     }
 
     fn names(&self, tags: &[usize]) -> Vec<&'a str> {
@@ -150,6 +199,32 @@ mod tests {
         assert_eq!(before[1], ["O", "I-Disease"], "a fill before an `I-` would extend that entity");
         let letter = run(&["T cells", "T"], &[&["B-Chemical", "O"], &["O"]]);
         assert_eq!(letter[1], ["O"]);
+    }
+
+    #[test]
+    fn a_short_form_takes_the_type_of_the_entity_it_abbreviates() {
+        let out = run(
+            &["overactive bladder ( OAB ) and ( n = 5 )", "OAB improved"],
+            &[&["B-Disease", "I-Disease", "O", "O", "O", "O", "O", "O", "O", "O", "O"], &["O", "O"]],
+        );
+        assert_eq!(out[0][3], "B-Disease");
+        assert_eq!(out[1], ["B-Disease", "O"], "and the fill carries it through the text");
+        let retyped = run(&["subarachnoid hemorrhage ( SAH )"], &[&["B-Disease", "I-Disease", "O", "B-Chemical", "O"]]);
+        assert_eq!(retyped[0][3], "B-Disease");
+        let unrelated = run(&["cisplatin ( CP ) and cisplatin ( PT )"], &[&["B-Chemical", "O", "O", "O", "O", "B-Chemical", "O", "O", "O"]]);
+        assert_eq!(unrelated[0], ["B-Chemical", "O", "B-Chemical", "O", "O", "B-Chemical", "O", "O", "O"], "CP abbreviates cisplatin; PT does not (its P opens no word)");
+    }
+
+    #[test]
+    fn a_short_form_of_untagged_words_is_no_entity_in_the_text() {
+        let out = run(
+            &["serum parathyroid hormone ( PTH ) rose", "PTH and calcium"],
+            &[&["O", "O", "O", "O", "B-Chemical", "O", "O"], &["B-Chemical", "O", "B-Chemical"]],
+        );
+        assert_eq!(out[0][4], "O");
+        assert_eq!(out[1], ["O", "O", "B-Chemical"]);
+        let no_long_form = run(&["serum levels ( PTH )"], &[&["O", "O", "O", "B-Chemical", "O"]]);
+        assert_eq!(no_long_form[0][3], "B-Chemical", "without a matching long form the model's tag stands");
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! - [`model`]: the BERT token classifier on candle (f32 for training, quantised for inference).
 //! - [`decode`]: IOB2 tags → entity spans with offsets and scores.
 //! - [`consistency`]: one string, one type, throughout a text.
+//! - [`abbreviation`]: the abbreviations a text defines ("overactive bladder (OAB)").
 //! - [`metrics`]: entity-level precision/recall/F1, equal to `seqeval`'s default mode.
 //! - [`sentences`]: raw text → sentences, grouped into chunks for streaming.
 //! - [`tagger`]: the whole pipeline on raw text, as the browser and `trainer predict` use it.
 
+pub mod abbreviation;
 pub mod align;
 pub mod config;
 pub mod consistency;
