@@ -11,9 +11,9 @@
 use std::io::{Seek, Write};
 
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 
-use super::weights::{CONFIG_KEY, FORMAT_KEY, FORMAT_VERSION};
+use super::weights::{QuantizedWeights, CONFIG_KEY, FORMAT_KEY, FORMAT_VERSION};
 use crate::{BertConfig, Error, Result};
 
 /// Matrices with fewer rows (the classifier, token types) stay f32: tiny, and most sensitive.
@@ -81,10 +81,24 @@ pub fn write_gguf<W: Write + Seek>(
         let target = if should_quantise(name, tensor, dtype) { dtype } else { GgmlDType::F32 };
         quantised.push((name.as_str(), QTensor::quantize(tensor, target)?));
     }
+    let refs: Vec<(&str, &QTensor)> = quantised.iter().map(|(n, t)| (*n, t)).collect();
+    write_file(out, &refs, config)
+}
+
+/// Rewrites a Medlight model file with another `config` (such as a new `outside_bias`), its tensors
+/// copied block for block: the weights, and so every score they give, are unchanged. The file is
+/// byte for byte what [`write_gguf`] writes for these tensors (in name order) and `config`.
+pub fn replace_config<W: Write + Seek>(file: &[u8], config: &BertConfig, out: &mut W) -> Result<()> {
+    let weights = QuantizedWeights::from_gguf(file, &Device::Cpu)?;
+    let mut tensors = weights.named();
+    tensors.sort_by_key(|(name, _)| *name);
+    write_file(out, &tensors, config)
+}
+
+fn write_file<W: Write + Seek>(out: &mut W, tensors: &[(&str, &QTensor)], config: &BertConfig) -> Result<()> {
     let config_json = gguf_file::Value::String(config.to_json());
     let version = gguf_file::Value::U32(FORMAT_VERSION);
     let metadata = [(CONFIG_KEY, &config_json), (FORMAT_KEY, &version)];
-    let refs: Vec<(&str, &QTensor)> = quantised.iter().map(|(n, t)| (*n, t)).collect();
-    gguf_file::write(out, &metadata, &refs)?;
+    gguf_file::write(out, &metadata, tensors)?;
     Ok(())
 }

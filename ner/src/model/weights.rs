@@ -44,6 +44,11 @@ impl QuantizedWeights {
         Ok(Self { tensors, config, device: device.clone() })
     }
 
+    /// Every tensor with its name, in no particular order.
+    pub fn named(&self) -> Vec<(&str, &QTensor)> {
+        self.tensors.iter().map(|(name, tensor)| (name.as_str(), tensor.as_ref())).collect()
+    }
+
     fn get(&self, name: &str, shape: &Shape) -> Result<&Arc<QTensor>> {
         let tensor = self
             .tensors
