@@ -80,8 +80,11 @@ def main():
                   f"best devel F1 {100 * max(a['f1']):.2f} vs {100 * max(b['f1']):.2f}")
     if args.shipped.exists():
         shipped = json.loads(args.shipped.read_text())
-        target = shipped["devel_f32"]["overall"]["f1"]
-        print(f"shipped model (trained on {shipped['device']}): best devel F1 {100 * target:.2f} (f32), "
+        # `trainer retune` leaves devel_f32 null where the f32 weights were not there to re-score.
+        scored = shipped["devel_f32"] or shipped["devel_quantized"]
+        target = scored["overall"]["f1"]
+        print(f"shipped model (trained on {shipped['device']}): best devel F1 {100 * target:.2f} "
+              f"({'f32' if shipped['devel_f32'] else 'quantised: no f32 score'}), "
               f"{100 * shipped['devel_quantized']['overall']['f1']:.2f} quantised")
         for r in rows:
             if r["key"][0] != "ours":

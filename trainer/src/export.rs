@@ -5,21 +5,22 @@ use std::collections::HashMap;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use medlight_ner::metrics::Report;
 use medlight_ner::model::quantize;
-use medlight_ner::BertConfig;
-use serde::Serialize;
+use medlight_ner::{BertConfig, LabelSet};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::data::{self, Sentence};
 use crate::model_dir::{self, Format};
 use crate::train::{self, Outcome};
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct Metrics {
-    pub devel_f32: Report,
+    /// `None` after [`retune`] in a directory without the f32 weights: it could not be re-scored.
+    pub devel_f32: Option<Report>,
     pub devel_quantized: Report,
     pub quantization: String,
     pub word_embeddings_quantization: String,
@@ -40,7 +41,7 @@ pub struct Metrics {
     pub runs: Vec<RunSummary>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct RunSummary {
     pub seed: u64,
     /// Devel F1 (f32) of the run's best model.
@@ -100,8 +101,9 @@ pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) ->
     let devel_quantized = score(out, Format::Quantized, device, &first.devel)?;
     let summaries: Vec<RunSummary> = runs.iter().map(RunSummary::of).collect();
     let records = || summaries.iter().flat_map(|r| &r.history);
+    let soup_f1 = (runs.len() > 1).then_some(devel_f32.overall.f1);
     let metrics = Metrics {
-        devel_f32,
+        devel_f32: Some(devel_f32),
         devel_quantized,
         quantization: quant.to_string(),
         word_embeddings_quantization: word_embeddings_quant.to_string(),
@@ -118,10 +120,58 @@ pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) ->
     };
     std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)?;
     let curves: Vec<(u64, &[train::EpochRecord])> = metrics.runs.iter().map(|r| (r.seed, r.history.as_slice())).collect();
-    let soup_f1 = (curves.len() > 1).then_some(metrics.devel_f32.overall.f1);
     crate::plot::training_curve(&curves, soup_f1, &out.join("training-curve.svg"))?;
-    std::fs::write(out.join("MODEL_CARD.md"), model_card(&metrics, first))?;
+    std::fs::write(out.join("MODEL_CARD.md"), model_card(&metrics, &first.labels))?;
     Ok(metrics)
+}
+
+/// Sets the `outside_bias` of the model in `dir` without retraining: the quantised file is rewritten
+/// around the same weight blocks (and `config.json` if there), devel is re-scored with the new
+/// decoding, and `metrics.json` and `MODEL_CARD.md` are rewritten if the directory has them.
+pub fn retune(dir: &Path, outside_bias: f32, devel: &[Sentence], device: &Device) -> Result<Retuned> {
+    let gguf_path = model_dir::gguf_in(dir)?;
+    let bytes = model_dir::read(&gguf_path)?;
+    let mut config = medlight_ner::model::TokenClassifier::from_gguf(&bytes, &Device::Cpu)
+        .with_context(|| gguf_path.display().to_string())?
+        .config;
+    config.outside_bias = outside_bias;
+    // Written beside and renamed over: an interrupted run leaves the old file whole.
+    let partial = gguf_path.with_extension("gguf.partial");
+    let mut file = BufWriter::new(std::fs::File::create(&partial)?);
+    quantize::replace_config(&bytes, &config, &mut file)?;
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&partial, &gguf_path)?;
+    let has_f32 = dir.join("model.safetensors").is_file();
+    if dir.join("config.json").is_file() {
+        let mut f32_config = model_dir::read_config(dir)?;
+        f32_config.outside_bias = outside_bias;
+        std::fs::write(dir.join("config.json"), f32_config.to_json())?;
+    }
+
+    let bytes = std::fs::read(&gguf_path)?;
+    let devel_quantized = score(dir, Format::Quantized, device, devel)?;
+    let devel_f32 = if has_f32 { Some(score(dir, Format::F32, device, devel)?) } else { None };
+    let metrics_path = dir.join("metrics.json");
+    if metrics_path.is_file() {
+        let text = std::fs::read_to_string(&metrics_path)?;
+        let mut m: Metrics =
+            serde_json::from_str(&text).with_context(|| format!("{}: not a metrics file", metrics_path.display()))?;
+        m.outside_bias = outside_bias;
+        m.devel_quantized = devel_quantized.clone();
+        m.devel_f32 = devel_f32.clone();
+        m.quantized_bytes = bytes.len() as u64;
+        m.quantized_sha256 = hex(&Sha256::digest(&bytes));
+        std::fs::write(&metrics_path, serde_json::to_string_pretty(&m)?)?;
+        std::fs::write(dir.join("MODEL_CARD.md"), model_card(&m, &config.labels()?))?;
+    }
+    Ok(Retuned { gguf: gguf_path, devel_quantized, devel_f32 })
+}
+
+/// What [`retune`] wrote and measured.
+pub struct Retuned {
+    pub gguf: PathBuf,
+    pub devel_quantized: Report,
+    pub devel_f32: Option<Report>,
 }
 
 /// Quantises `<dir>/model.safetensors` into `<dir>/medlight-<quant>.gguf` (the word embedding
@@ -159,14 +209,19 @@ fn pct(x: f64) -> String {
     format!("{:.2}", 100.0 * x)
 }
 
-fn model_card(m: &Metrics, outcome: &Outcome) -> String {
+fn model_card(m: &Metrics, labels: &LabelSet) -> String {
     let s = &m.settings;
+    // The f32 column is "–" where the f32 weights were not there to score (after `retune`).
+    let f32_f1 = |kind: Option<&str>| match (&m.devel_f32, kind) {
+        (None, _) => "–".to_string(),
+        (Some(r), None) => pct(r.overall.f1),
+        (Some(r), Some(kind)) => r.per_type.get(kind).map_or("–".to_string(), |s| pct(s.f1)),
+    };
     let mut rows = String::new();
-    for (kind, f32_scores) in &m.devel_f32.per_type {
-        let q = m.devel_quantized.per_type.get(kind).copied().unwrap_or_default();
+    for (kind, q) in &m.devel_quantized.per_type {
         rows.push_str(&format!(
             "| {kind} | {} | {} | {} | {} | {} |\n",
-            pct(f32_scores.precision), pct(f32_scores.recall), pct(f32_scores.f1), pct(q.f1), f32_scores.support
+            pct(q.precision), pct(q.recall), f32_f1(Some(kind)), pct(q.f1), q.support
         ));
     }
     format!(
@@ -175,7 +230,7 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          `{tags}`). Fine-tuned by Medlight's trainer from `{base}` on `{data}/train.tsv`{extra}; model selection \
          on `devel.tsv` only.\n\n\
          ## Devel scores (entity level, exact match, seqeval default mode)\n\n\
-         | type | precision | recall | F1 (f32) | F1 ({quant}) | gold entities |\n|---|---|---|---|---|---|\n\
+         | type | precision ({quant}) | recall ({quant}) | F1 (f32) | F1 ({quant}) | gold entities |\n|---|---|---|---|---|---|\n\
          {rows}| **overall** | {p} | {r} | **{f}** | **{qf}** | {support} |\n\n\
          ## Files\n\n\
          - `{file}` ({mb:.1} MB, SHA-256 `{sha}`): the quantised model the web app runs. GGUF v2: weight \
@@ -183,12 +238,14 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          table in `{equant}` blocks, norms, biases and the classifier in f32; metadata `medlight.config` holds \
          `config.json`. At load, inference re-packs each weight matrix as 7-bit integers with one scale per \
          row and runs the linear layers in integer arithmetic (inputs quantised per row to 8 bits); the rest in \
-         f32. The {quant} F1 column is computed that way, as the browser computes.\n\
+         f32. The {quant} columns are computed that way, as the browser computes.\n\
          - `config.json` (also in the file's metadata): `outside_bias` {bias} is added to the log-probability of \
          `O` before constrained Viterbi decoding, so a word becomes part of an entity only when the model is \
-         surer of it; both F1 columns are scored with it, and with Medlight's one-string-one-type rule: devel is \
-         read in chunks of consecutive sentences of at most {chunk} bytes, as the browser reads text, and a string \
-         the model tags in one sentence of a chunk is tagged the same way throughout it.\n\
+         surer of it; all columns are scored with it, and with Medlight's one-string-one-type rule: devel is \
+         read in chunks of consecutive sentences of at most {chunk} bytes, as the browser reads text; an \
+         abbreviation the chunk defines in parentheses takes the type of the entity it abbreviates (or is no \
+         entity if its long form is none), and a string the model tags in one sentence of a chunk is tagged the \
+         same way throughout it.\n\
          - `tokenizer.json`: the base encoder's WordPiece tokenizer (lower-casing), with padding and truncation off.\n\n\
          ## Training\n\n\
          {runs}; batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
@@ -198,8 +255,8 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
          ## Limits\n\n\
          Trained on PubMed abstracts: clinical notes, other languages and other entity types (genes, \
          species) are out of domain. Predictions are suggestions for a reader, not a diagnosis.\n",
-        types = outcome.labels.entity_types().join(" and "),
-        tags = outcome.labels.tags().join("`, `"),
+        types = labels.entity_types().join(" and "),
+        tags = labels.tags().join("`, `"),
         base = s.base.display(),
         data = s.data.display(),
         extra = s.extra_data.iter().map(|d| format!(" and `{}/train.tsv` (the types it annotates)", d.display())).collect::<String>(),
@@ -208,11 +265,11 @@ fn model_card(m: &Metrics, outcome: &Outcome) -> String {
         chunk = medlight_ner::sentences::CHUNK_BYTES,
         equant = m.word_embeddings_quantization,
         embeddings = if s.freeze_embeddings { "frozen" } else { "trained" },
-        p = pct(m.devel_f32.overall.precision),
-        r = pct(m.devel_f32.overall.recall),
-        f = pct(m.devel_f32.overall.f1),
+        p = pct(m.devel_quantized.overall.precision),
+        r = pct(m.devel_quantized.overall.recall),
+        f = f32_f1(None),
         qf = pct(m.devel_quantized.overall.f1),
-        support = m.devel_f32.overall.support,
+        support = m.devel_quantized.overall.support,
         file = m.quantized_file,
         mb = m.quantized_bytes as f64 / 1e6,
         sha = m.quantized_sha256,

@@ -94,7 +94,7 @@ fn trains_writes_outputs_and_reloads_to_the_same_spans() {
     // Training time counts the steps only; the whole epochs add the devel evaluation.
     let (steps, epochs) = (written["train_seconds"].as_f64().unwrap(), written["epochs_seconds"].as_f64().unwrap());
     assert!(steps > 0.0 && steps < epochs, "train_seconds {steps}, epochs_seconds {epochs}");
-    assert!((written["devel_f32"]["overall"]["f1"].as_f64().unwrap() - metrics.devel_f32.overall.f1).abs() < 1e-12);
+    assert!((written["devel_f32"]["overall"]["f1"].as_f64().unwrap() - metrics.devel_f32.as_ref().unwrap().overall.f1).abs() < 1e-12);
     assert!(std::fs::read_to_string(out.join("training-curve.svg")).unwrap().contains("<svg"));
 
     let in_memory = Tagger::new(outcome.best.clone(), outcome.tokenizer.clone()).unwrap();
@@ -246,7 +246,7 @@ fn a_seed_soup_resumes_at_the_seed_it_stopped_in_and_ships_the_mean_of_the_best_
         assert_eq!(load_tagger(&out, format, &Device::Cpu).unwrap().model().config.outside_bias, 0.5);
     }
     let (_, report) = trainer::data::tag_and_score(&load_tagger(&out, Format::F32, &Device::Cpu).unwrap(), &members[0].devel).unwrap();
-    assert_eq!(report.overall.f1, metrics.devel_f32.overall.f1);
+    assert_eq!(report.overall.f1, metrics.devel_f32.as_ref().unwrap().overall.f1);
     let total: f64 = metrics.runs.iter().map(|r| r.train_seconds).sum();
     assert_eq!(metrics.train_seconds, total);
     let card = std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap();
@@ -256,4 +256,49 @@ fn a_seed_soup_resumes_at_the_seed_it_stopped_in_and_ships_the_mean_of_the_best_
     // Each member is a model directory of its own.
     let member = load_tagger(&soup::member_dir(&out, 8), Format::F32, &Device::Cpu).unwrap();
     assert!(!spans(&member, "Cisplatin caused renal failure.").is_empty());
+}
+
+#[test]
+fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it() {
+    let (base, data) = fixtures("retune");
+    let out = base.parent().unwrap().join("out");
+    let outcome = train::run(settings(&base, &data, 10), &out, &Device::Cpu, Control::default()).unwrap();
+    trainer::export::finish(std::slice::from_ref(&outcome), &out, &export(0.5), &Device::Cpu).unwrap();
+    let gguf = out.join("medlight-q8_0.gguf");
+    let before = std::fs::read(&gguf).unwrap();
+    let probabilities = |format| {
+        let tagger = load_tagger(&out, format, &Device::Cpu).unwrap();
+        tagger.annotate("cisplatin caused renal failure .").unwrap().iter().map(|e| e.score).collect::<Vec<_>>()
+    };
+    let was = probabilities(Format::Quantized);
+
+    let done = trainer::export::retune(&out, -2.0, &outcome.devel, &Device::Cpu).unwrap();
+    let read = |name: &str| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap() };
+    let metrics = read("metrics.json");
+    assert_eq!(metrics["outside_bias"], -2.0);
+    for format in [Format::F32, Format::Quantized] {
+        assert_eq!(load_tagger(&out, format, &Device::Cpu).unwrap().model().config.outside_bias, -2.0, "{format:?}");
+    }
+    // The scores in metrics.json are those of the retuned files.
+    let (_, quantized) = trainer::data::tag_and_score(&load_tagger(&out, Format::Quantized, &Device::Cpu).unwrap(), &outcome.devel).unwrap();
+    assert_eq!(metrics["devel_quantized"]["overall"]["f1"].as_f64().unwrap(), quantized.overall.f1);
+    assert_eq!(done.devel_quantized.overall.f1, quantized.overall.f1);
+    assert!(done.devel_f32.is_some(), "model.safetensors is there to score");
+    assert_eq!(metrics["quantized_sha256"].as_str().unwrap().len(), 64);
+    assert!(std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap().contains("`outside_bias` -2 is added"));
+    assert_eq!(metrics["runs"][0]["history"].as_array().unwrap().len(), 10, "the training record is kept");
+
+    // Back to the old bias: the very same file.
+    trainer::export::retune(&out, 0.5, &outcome.devel, &Device::Cpu).unwrap();
+    assert!(std::fs::read(&gguf).unwrap() == before);
+    assert_eq!(probabilities(Format::Quantized), was);
+
+    // Without the f32 weights only the quantised file is scored, and the card says so.
+    std::fs::remove_file(out.join("model.safetensors")).unwrap();
+    let done = trainer::export::retune(&out, 1.0, &outcome.devel, &Device::Cpu).unwrap();
+    assert!(done.devel_f32.is_none());
+    assert!(read("metrics.json")["devel_f32"].is_null());
+    assert!(std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap().contains("| **–** |"));
+    let err = trainer::export::retune(&data, 1.0, &outcome.devel, &Device::Cpu).err().unwrap();
+    assert!(format!("{err:#}").contains("no quantised model"), "{err:#}");
 }
