@@ -129,40 +129,46 @@ pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) ->
 /// around the same weight blocks (and `config.json` if there), devel is re-scored with the new
 /// decoding, and `metrics.json` and `MODEL_CARD.md` are rewritten if the directory has them.
 pub fn retune(dir: &Path, outside_bias: f32, devel: &[Sentence], device: &Device) -> Result<Retuned> {
+    // Everything is read before anything is written: a bad file leaves the directory as it was.
+    let metrics_path = dir.join("metrics.json");
+    let metrics: Option<Metrics> = match std::fs::read_to_string(&metrics_path) {
+        Ok(text) => Some(
+            serde_json::from_str(&text).with_context(|| format!("{}: not a metrics file", metrics_path.display()))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", metrics_path.display())),
+    };
+    let f32_config = if dir.join("config.json").is_file() { Some(model_dir::read_config(dir)?) } else { None };
     let gguf_path = model_dir::gguf_in(dir)?;
     let bytes = model_dir::read(&gguf_path)?;
     let mut config = medlight_ner::model::TokenClassifier::from_gguf(&bytes, &Device::Cpu)
         .with_context(|| gguf_path.display().to_string())?
         .config;
     config.outside_bias = outside_bias;
+    let labels = config.labels()?;
     // Written beside and renamed over: an interrupted run leaves the old file whole.
     let partial = gguf_path.with_extension("gguf.partial");
     let mut file = BufWriter::new(std::fs::File::create(&partial)?);
     quantize::replace_config(&bytes, &config, &mut file)?;
     file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     std::fs::rename(&partial, &gguf_path)?;
-    let has_f32 = dir.join("model.safetensors").is_file();
-    if dir.join("config.json").is_file() {
-        let mut f32_config = model_dir::read_config(dir)?;
+    if let Some(mut f32_config) = f32_config {
         f32_config.outside_bias = outside_bias;
         std::fs::write(dir.join("config.json"), f32_config.to_json())?;
     }
 
     let bytes = std::fs::read(&gguf_path)?;
     let devel_quantized = score(dir, Format::Quantized, device, devel)?;
+    let has_f32 = dir.join("model.safetensors").is_file();
     let devel_f32 = if has_f32 { Some(score(dir, Format::F32, device, devel)?) } else { None };
-    let metrics_path = dir.join("metrics.json");
-    if metrics_path.is_file() {
-        let text = std::fs::read_to_string(&metrics_path)?;
-        let mut m: Metrics =
-            serde_json::from_str(&text).with_context(|| format!("{}: not a metrics file", metrics_path.display()))?;
+    if let Some(mut m) = metrics {
         m.outside_bias = outside_bias;
         m.devel_quantized = devel_quantized.clone();
         m.devel_f32 = devel_f32.clone();
         m.quantized_bytes = bytes.len() as u64;
         m.quantized_sha256 = hex(&Sha256::digest(&bytes));
         std::fs::write(&metrics_path, serde_json::to_string_pretty(&m)?)?;
-        std::fs::write(dir.join("MODEL_CARD.md"), model_card(&m, &config.labels()?))?;
+        std::fs::write(dir.join("MODEL_CARD.md"), model_card(&m, &labels))?;
     }
     Ok(Retuned { gguf: gguf_path, devel_quantized, devel_f32 })
 }

@@ -299,6 +299,12 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
     assert!(done.devel_f32.is_none());
     assert!(read("metrics.json")["devel_f32"].is_null());
     assert!(std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap().contains("| **–** |"));
+    // A bad metrics file is an error before anything is written.
+    let file = std::fs::read(&gguf).unwrap();
+    std::fs::write(out.join("metrics.json"), "{").unwrap();
+    let err = trainer::export::retune(&out, 2.0, &outcome.devel, &Device::Cpu).err().unwrap();
+    assert!(format!("{err:#}").contains("metrics.json: not a metrics file"), "{err:#}");
+    assert!(std::fs::read(&gguf).unwrap() == file, "the model file is untouched");
     let err = trainer::export::retune(&data, 1.0, &outcome.devel, &Device::Cpu).err().unwrap();
     assert!(format!("{err:#}").contains("no quantised model"), "{err:#}");
 }
