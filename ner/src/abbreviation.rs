@@ -21,15 +21,8 @@ pub fn abbreviates<S: AsRef<str>>(short: &str, long: &[S]) -> bool {
         if !c.is_alphanumeric() {
             continue;
         }
-        let first = i == 0;
-        match long[..at].iter().rposition(|&l| l == c).and_then(|p| {
-            // The first character must open a word: look further left until it does.
-            if first && !starts_word(p) {
-                (0..p).rev().find(|&q| long[q] == c && starts_word(q))
-            } else {
-                Some(p)
-            }
-        }) {
+        // The rightmost match left of the previous one; the first character's must open a word.
+        match (0..at).rev().find(|&p| long[p] == c && (i > 0 || starts_word(p))) {
             Some(p) => at = p,
             None => return false,
         }

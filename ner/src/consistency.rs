@@ -31,15 +31,23 @@ pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], label
     let lower: Vec<Vec<String>> = words.iter().map(|s| s.iter().map(|w| w.as_ref().to_lowercase()).collect()).collect();
     let ids = TagIds::new(labels);
     let not_entities = read_definitions(&lower, tags, &ids);
-    for (sentence, sentence_tags) in lower.iter().zip(tags.iter_mut()) {
-        for chunk in chunks(&ids.names(sentence_tags)) {
-            if chunk.end - chunk.start == 1 && not_entities.contains(&sentence[chunk.start]) {
-                sentence_tags[chunk.start] = ids.outside;
-            }
-        }
-    }
-    // Each sentence's entities as decoded; the vote keeps their spans, so they hold throughout.
-    let entities: Vec<Vec<Chunk>> = tags.iter().map(|t| chunks(&ids.names(t))).collect();
+    // Each sentence's entities as decoded, less the short forms that are no entity in this text
+    // (untagged here); the vote keeps their spans, so they hold throughout.
+    let entities: Vec<Vec<Chunk>> = lower
+        .iter()
+        .zip(tags.iter_mut())
+        .map(|(sentence, sentence_tags)| {
+            let mut found = chunks(&ids.names(sentence_tags));
+            found.retain(|c| {
+                let keep = c.end - c.start > 1 || !not_entities.contains(&sentence[c.start]);
+                if !keep {
+                    sentence_tags[c.start] = ids.outside;
+                }
+                keep
+            });
+            found
+        })
+        .collect();
     // Entity string → how often each type was predicted for it, in order of first appearance.
     let mut counts: Vec<(Vec<String>, HashMap<String, usize>)> = Vec::new();
     let mut found: HashMap<Vec<String>, usize> = HashMap::new();

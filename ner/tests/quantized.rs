@@ -3,7 +3,7 @@
 
 use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Tensor};
-use medlight_ner::model::quantize::replace_config;
+use medlight_ner::model::quantize::edit_config;
 use medlight_ner::model::TokenClassifier;
 use medlight_ner::testing::{gguf_bytes, tiny_classifier, tiny_tokenizer_json};
 use medlight_ner::Tagger;
@@ -57,16 +57,17 @@ fn damaged_files_are_named_errors() {
 fn a_new_config_rewrites_the_file_around_the_same_blocks() {
     let (varmap, model) = tiny_classifier(14).unwrap();
     let original = gguf_bytes(&varmap, &model.config, GgmlDType::Q8_0).unwrap();
-    let biased_config = medlight_ner::BertConfig { outside_bias: 1.75, ..model.config.clone() };
     let mut biased = std::io::Cursor::new(Vec::new());
-    replace_config(&original, &biased_config, &mut biased).unwrap();
+    let biased_config = edit_config(&original, &mut biased, |c| c.outside_bias = 1.75).unwrap();
+    assert_eq!(biased_config.to_json(), medlight_ner::BertConfig { outside_bias: 1.75, ..model.config.clone() }.to_json());
     let biased = biased.into_inner();
     assert_ne!(biased, original);
     let reread = TokenClassifier::from_gguf(&biased, &Device::Cpu).unwrap();
     assert_eq!(reread.config.outside_bias, 1.75);
     assert_eq!(logits(&reread), logits(&TokenClassifier::from_gguf(&original, &Device::Cpu).unwrap()));
     let mut restored = std::io::Cursor::new(Vec::new());
-    replace_config(&biased, &model.config, &mut restored).unwrap();
+    let restored_config = edit_config(&biased, &mut restored, |c| c.outside_bias = model.config.outside_bias).unwrap();
+    assert_eq!(restored_config.to_json(), model.config.to_json());
     assert!(restored.into_inner() == original, "the old config gives back the very same bytes");
-    assert!(replace_config(b"not a model", &model.config, &mut std::io::Cursor::new(Vec::new())).is_err());
+    assert!(edit_config(b"not a model", &mut std::io::Cursor::new(Vec::new()), |_| ()).is_err());
 }

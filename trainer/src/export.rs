@@ -2,7 +2,7 @@
 //! file the web app fetches, the tokenizer, metrics, the training curve and a model card.
 
 use std::collections::HashMap;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -140,24 +140,22 @@ pub fn retune(dir: &Path, outside_bias: f32, devel: &[Sentence], device: &Device
     };
     let f32_config = if dir.join("config.json").is_file() { Some(model_dir::read_config(dir)?) } else { None };
     let gguf_path = model_dir::gguf_in(dir)?;
-    let bytes = model_dir::read(&gguf_path)?;
-    let mut config = medlight_ner::model::TokenClassifier::from_gguf(&bytes, &Device::Cpu)
-        .with_context(|| gguf_path.display().to_string())?
-        .config;
-    config.outside_bias = outside_bias;
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    let config = quantize::edit_config(&model_dir::read(&gguf_path)?, &mut bytes, |c| c.outside_bias = outside_bias)
+        .with_context(|| gguf_path.display().to_string())?;
+    let bytes = bytes.into_inner();
     let labels = config.labels()?;
     // Written beside and renamed over: an interrupted run leaves the old file whole.
     let partial = gguf_path.with_extension("gguf.partial");
-    let mut file = BufWriter::new(std::fs::File::create(&partial)?);
-    quantize::replace_config(&bytes, &config, &mut file)?;
-    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    let mut file = std::fs::File::create(&partial)?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
     std::fs::rename(&partial, &gguf_path)?;
     if let Some(mut f32_config) = f32_config {
         f32_config.outside_bias = outside_bias;
         std::fs::write(dir.join("config.json"), f32_config.to_json())?;
     }
 
-    let bytes = std::fs::read(&gguf_path)?;
     let devel_quantized = score(dir, Format::Quantized, device, devel)?;
     let has_f32 = dir.join("model.safetensors").is_file();
     let devel_f32 = if has_f32 { Some(score(dir, Format::F32, device, devel)?) } else { None };

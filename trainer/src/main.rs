@@ -277,12 +277,12 @@ fn retune(args: RetuneArgs) -> Result<()> {
     let done = export::retune(&args.model, args.outside_bias, &sentences, &device(args.device)?)?;
     let f32_text = done.devel_f32.map_or("no f32 weights to score".to_string(), |r| format!("{:.2} f32", 100.0 * r.overall.f1));
     println!(
-        "{}: outside_bias {}; {} F1 {:.2} quantised (Chemical/Disease {}), {f32_text}",
+        "{}: outside_bias {}; {} F1 {:.2} quantised ({}), {f32_text}",
         done.gguf.display(),
         args.outside_bias,
         devel.display(),
         100.0 * done.devel_quantized.overall.f1,
-        done.devel_quantized.per_type.values().map(|s| format!("{:.2}", 100.0 * s.f1)).collect::<Vec<_>>().join("/"),
+        done.devel_quantized.per_type.iter().map(|(kind, s)| format!("{kind} {:.2}", 100.0 * s.f1)).collect::<Vec<_>>().join(", "),
     );
     Ok(())
 }

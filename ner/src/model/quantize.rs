@@ -85,14 +85,18 @@ pub fn write_gguf<W: Write + Seek>(
     write_file(out, &refs, config)
 }
 
-/// Rewrites a Medlight model file with another `config` (such as a new `outside_bias`), its tensors
-/// copied block for block: the weights, and so every score they give, are unchanged. The file is
-/// byte for byte what [`write_gguf`] writes for these tensors (in name order) and `config`.
-pub fn replace_config<W: Write + Seek>(file: &[u8], config: &BertConfig, out: &mut W) -> Result<()> {
+/// Rewrites a Medlight model file with its config changed by `edit` (such as a new `outside_bias`),
+/// its tensors copied block for block: the weights, and so every score they give, are unchanged.
+/// The file is byte for byte what [`write_gguf`] writes for these tensors (in name order) and the
+/// new config, which is returned.
+pub fn edit_config<W: Write + Seek>(file: &[u8], out: &mut W, edit: impl FnOnce(&mut BertConfig)) -> Result<BertConfig> {
     let weights = QuantizedWeights::from_gguf(file, &Device::Cpu)?;
+    let mut config = weights.config.clone();
+    edit(&mut config);
     let mut tensors = weights.named();
     tensors.sort_by_key(|(name, _)| *name);
-    write_file(out, &tensors, config)
+    write_file(out, &tensors, &config)?;
+    Ok(config)
 }
 
 fn write_file<W: Write + Seek>(out: &mut W, tensors: &[(&str, &QTensor)], config: &BertConfig) -> Result<()> {
