@@ -3,6 +3,7 @@
 pub mod average;
 pub mod batches;
 pub mod data;
+pub mod dequantize;
 pub mod export;
 pub mod gpu;
 pub mod model_dir;

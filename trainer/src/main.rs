@@ -12,7 +12,7 @@ use medlight_ner::decode::{char_offset, Decoding};
 use medlight_ner::{metrics, BertConfig};
 
 use trainer::model_dir::{self, Format};
-use trainer::{data, export, soup, train};
+use trainer::{data, dequantize, export, soup, train};
 
 /// Training allocates and frees tensors of a few MB all the time. With glibc's defaults, freed memory at
 /// the top of the heap goes back to the kernel and is faulted in again at the next allocation (brk trims,
@@ -56,6 +56,23 @@ enum Command {
     /// Set a trained model's `outside_bias` without retraining: rewrite its quantised file (same
     /// weights) and re-score devel into its metrics and model card.
     Retune(RetuneArgs),
+    /// Write f32 weights back from a quantised model file (for a model whose model.safetensors is
+    /// gone): a model directory to average with new runs or to score with `--format f32`
+    Dequantize(DequantizeArgs),
+}
+
+#[derive(Args)]
+struct DequantizeArgs {
+    /// Model directory with the quantised file (*.gguf) and tokenizer.json
+    #[arg(long)]
+    model: PathBuf,
+    /// Output model directory
+    #[arg(long)]
+    out: PathBuf,
+    /// Base model directory whose exact word embedding table replaces the file's 4-bit one (for a
+    /// model trained with the table frozen, the default)
+    #[arg(long, value_name = "DIR")]
+    word_embeddings_from: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -262,6 +279,11 @@ fn main() -> Result<()> {
         Some(Command::Quantize(args)) => quantize(args),
         Some(Command::Average(args)) => average(args),
         Some(Command::Retune(args)) => retune(args),
+        Some(Command::Dequantize(args)) => {
+            dequantize::dequantize(&args.model, args.word_embeddings_from.as_deref(), &args.out)?;
+            println!("wrote {}", args.out.display());
+            Ok(())
+        }
     }
 }
 

@@ -308,3 +308,44 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
     let err = trainer::export::retune(&data, 1.0, &outcome.devel, &Device::Cpu).err().unwrap();
     assert!(format!("{err:#}").contains("no quantised model"), "{err:#}");
 }
+
+#[test]
+fn dequantizing_gives_back_the_weights_within_a_quantisation_step_and_the_frozen_table_exactly() {
+    let (base, data) = fixtures("dequantize");
+    let out = base.parent().unwrap().join("out");
+    let outcome = train::run(settings(&base, &data, 10), &out, &Device::Cpu, Control::default()).unwrap();
+    trainer::export::finish(std::slice::from_ref(&outcome), &out, &export(0.5), &Device::Cpu).unwrap();
+    let trained = candle_core::safetensors::load(out.join("model.safetensors"), &Device::Cpu).unwrap();
+    // A base model holding the trained table under the base's names (no `bert.` prefix).
+    let table_name = "bert.embeddings.word_embeddings.weight";
+    let pretrained = std::collections::HashMap::from([("embeddings.word_embeddings.weight".to_string(), trained[table_name].clone())]);
+    candle_core::safetensors::save(&pretrained, base.join("model.safetensors")).unwrap();
+
+    let back = base.parent().unwrap().join("back");
+    trainer::dequantize::dequantize(&out, Some(&base), &back).unwrap();
+    let restored = candle_core::safetensors::load(back.join("model.safetensors"), &Device::Cpu).unwrap();
+    assert_eq!(restored.len(), trained.len());
+    let values = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    for (name, tensor) in &trained {
+        let (want, got) = (values(tensor), values(&restored[name]));
+        let largest = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let worst = want.iter().zip(&got).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst <= largest / 127.0, "{name}: off by {worst} (largest weight {largest})");
+        if name == table_name || name.contains("LayerNorm") || name.ends_with(".bias") {
+            assert_eq!(worst, 0.0, "{name} is stored exactly");
+        }
+    }
+    let config = trainer::model_dir::read_config(&back).unwrap();
+    assert_eq!(config.outside_bias, 0.5, "the file's config comes back");
+    let text = "cisplatin caused renal failure .";
+    let found = spans(&load_tagger(&back, Format::F32, &Device::Cpu).unwrap(), text);
+    assert!(!found.is_empty());
+    assert_eq!(found, spans(&load_tagger(&out, Format::F32, &Device::Cpu).unwrap(), text), "the trained weights' spans");
+
+    // Without the base the 4-bit table comes back as it is in the file; a base without it is named.
+    trainer::dequantize::dequantize(&out, None, &back).unwrap();
+    let other = std::collections::HashMap::from([("pooler.dense.bias".to_string(), trained["classifier.bias"].clone())]);
+    candle_core::safetensors::save(&other, data.join("model.safetensors")).unwrap();
+    let err = trainer::dequantize::dequantize(&out, Some(&data), &back).err().unwrap();
+    assert!(format!("{err:#}").contains("model.safetensors: no `bert.embeddings.word_embeddings.weight`"), "{err:#}");
+}
