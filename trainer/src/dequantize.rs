@@ -19,6 +19,10 @@ const WORD_EMBEDDINGS: &str = "word_embeddings.weight";
 /// embedding table is the base model's (its `model.safetensors`, with or without the `bert.` prefix).
 pub fn dequantize(model: &Path, base: Option<&Path>, out: &Path) -> Result<()> {
     let gguf = model_dir::gguf_in(model)?;
+    // Writing into the model's own directory would replace its config and copy its tokenizer onto itself.
+    if out.canonicalize().is_ok_and(|o| model.canonicalize().is_ok_and(|m| m == o)) {
+        bail!("--out {} is the model's own directory: choose another", out.display());
+    }
     let weights = QuantizedWeights::from_gguf(&model_dir::read(&gguf)?, &Device::Cpu)
         .with_context(|| gguf.display().to_string())?;
     let mut tensors: HashMap<String, Tensor> = HashMap::new();

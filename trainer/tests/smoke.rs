@@ -348,4 +348,8 @@ fn dequantizing_gives_back_the_weights_within_a_quantisation_step_and_the_frozen
     candle_core::safetensors::save(&other, data.join("model.safetensors")).unwrap();
     let err = trainer::dequantize::dequantize(&out, Some(&data), &back).err().unwrap();
     assert!(format!("{err:#}").contains("model.safetensors: no `bert.embeddings.word_embeddings.weight`"), "{err:#}");
+    let tokenizer = std::fs::read(out.join("tokenizer.json")).unwrap();
+    let err = trainer::dequantize::dequantize(&out, None, &out.join(".")).err().unwrap();
+    assert!(format!("{err:#}").contains("the model's own directory"), "{err:#}");
+    assert_eq!(std::fs::read(out.join("tokenizer.json")).unwrap(), tokenizer, "nothing was overwritten");
 }
