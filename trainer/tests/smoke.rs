@@ -353,3 +353,14 @@ fn dequantizing_gives_back_the_weights_within_a_quantisation_step_and_the_frozen
     assert!(format!("{err:#}").contains("the model's own directory"), "{err:#}");
     assert_eq!(std::fs::read(out.join("tokenizer.json")).unwrap(), tokenizer, "nothing was overwritten");
 }
+
+#[test]
+fn a_trained_model_as_the_base_is_scored_without_its_outside_bias() {
+    let (base, data) = fixtures("biased-base");
+    let mut config = medlight_ner::BertConfig::from_json(&std::fs::read_to_string(base.join("config.json")).unwrap()).unwrap();
+    config.outside_bias = 3.0;
+    std::fs::write(base.join("config.json"), config.to_json()).unwrap();
+    let out = base.parent().unwrap().join("out");
+    let outcome = train::run(settings(&base, &data, 1), &out, &Device::Cpu, Control::default()).unwrap();
+    assert_eq!(outcome.config.outside_bias, 0.0, "the per-epoch devel scores use the model's config");
+}
