@@ -8,11 +8,11 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
+use medlight_ner::model::init::pretrained_tensor;
 use medlight_ner::model::QuantizedWeights;
 
 use crate::model_dir;
-
-const WORD_EMBEDDINGS: &str = "word_embeddings.weight";
+use crate::train::WORD_EMBEDDINGS;
 
 /// Writes `<out>/model.safetensors` (every tensor of the `*.gguf` in `model`, dequantised to f32),
 /// `config.json` (the file's, `outside_bias` included) and `tokenizer.json`. With `base`, the word
@@ -32,17 +32,13 @@ pub fn dequantize(model: &Path, base: Option<&Path>, out: &Path) -> Result<()> {
     if let Some(base) = base {
         let path = base.join("model.safetensors");
         let base_tensors = candle_core::safetensors::load(&path, &Device::Cpu).with_context(|| format!("cannot read {}", path.display()))?;
-        let Some(name) = tensors.keys().find(|n| n.ends_with(WORD_EMBEDDINGS)).cloned() else {
-            bail!("{}: no word embedding table", gguf.display());
-        };
-        let table = base_tensors
-            .get(&name)
-            .or_else(|| base_tensors.get(name.trim_start_matches("bert.")))
-            .with_context(|| format!("{}: no `{name}`", path.display()))?;
-        if table.dims() != tensors[&name].dims() {
-            bail!("{}: `{name}` has shape {:?}, but {:?} in {}", path.display(), table.dims(), tensors[&name].dims(), gguf.display());
+        let name = WORD_EMBEDDINGS;
+        let Some(quantized) = tensors.get(name) else { bail!("{}: no `{name}`", gguf.display()) };
+        let table = pretrained_tensor(&base_tensors, name).with_context(|| format!("{}: no `{name}`", path.display()))?;
+        if table.dims() != quantized.dims() {
+            bail!("{}: `{name}` has shape {:?}, but {:?} in {}", path.display(), table.dims(), quantized.dims(), gguf.display());
         }
-        tensors.insert(name, table.to_dtype(DType::F32)?);
+        tensors.insert(name.to_string(), table.to_dtype(DType::F32)?);
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     candle_core::safetensors::save(&tensors, out.join("model.safetensors"))?;

@@ -135,7 +135,8 @@ pub struct Outcome {
     pub labels: LabelSet,
 }
 
-const WORD_EMBEDDINGS: &str = "bert.embeddings.word_embeddings.weight";
+/// The word embedding table (frozen unless `--train-word-embeddings`).
+pub const WORD_EMBEDDINGS: &str = "bert.embeddings.word_embeddings.weight";
 
 /// Steps between reads of the running loss (each read is a GPU synchronisation).
 const LOSS_READ_EVERY: usize = 25;

@@ -68,6 +68,16 @@ fn export(outside_bias: f32) -> trainer::export::Export {
     trainer::export::Export { quant: "q8_0".into(), word_embeddings_quant: "q4_0".into(), outside_bias }
 }
 
+/// A run of 10 epochs on the fixtures, exported with `outside_bias` 0.5: base, data and output
+/// directories, and the run.
+fn trained_and_exported(name: &str) -> (PathBuf, PathBuf, PathBuf, train::Outcome) {
+    let (base, data) = fixtures(name);
+    let out = base.parent().unwrap().join("out");
+    let outcome = train::run(settings(&base, &data, 10), &out, &Device::Cpu, Control::default()).unwrap();
+    trainer::export::finish(std::slice::from_ref(&outcome), &out, &export(0.5), &Device::Cpu).unwrap();
+    (base, data, out, outcome)
+}
+
 fn spans(tagger: &Tagger, text: &str) -> Vec<(usize, usize, String)> {
     tagger.annotate(text).unwrap().into_iter().map(|e| (e.start, e.end, e.label)).collect()
 }
@@ -260,10 +270,7 @@ fn a_seed_soup_resumes_at_the_seed_it_stopped_in_and_ships_the_mean_of_the_best_
 
 #[test]
 fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it() {
-    let (base, data) = fixtures("retune");
-    let out = base.parent().unwrap().join("out");
-    let outcome = train::run(settings(&base, &data, 10), &out, &Device::Cpu, Control::default()).unwrap();
-    trainer::export::finish(std::slice::from_ref(&outcome), &out, &export(0.5), &Device::Cpu).unwrap();
+    let (_, data, out, outcome) = trained_and_exported("retune");
     let gguf = out.join("medlight-q8_0.gguf");
     let before = std::fs::read(&gguf).unwrap();
     let probabilities = |format| {
@@ -311,13 +318,10 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
 
 #[test]
 fn dequantizing_gives_back_the_weights_within_a_quantisation_step_and_the_frozen_table_exactly() {
-    let (base, data) = fixtures("dequantize");
-    let out = base.parent().unwrap().join("out");
-    let outcome = train::run(settings(&base, &data, 10), &out, &Device::Cpu, Control::default()).unwrap();
-    trainer::export::finish(std::slice::from_ref(&outcome), &out, &export(0.5), &Device::Cpu).unwrap();
+    let (base, data, out, _) = trained_and_exported("dequantize");
     let trained = candle_core::safetensors::load(out.join("model.safetensors"), &Device::Cpu).unwrap();
     // A base model holding the trained table under the base's names (no `bert.` prefix).
-    let table_name = "bert.embeddings.word_embeddings.weight";
+    let table_name = trainer::train::WORD_EMBEDDINGS;
     let pretrained = std::collections::HashMap::from([("embeddings.word_embeddings.weight".to_string(), trained[table_name].clone())]);
     candle_core::safetensors::save(&pretrained, base.join("model.safetensors")).unwrap();
 

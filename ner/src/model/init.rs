@@ -43,8 +43,13 @@ pub struct LoadReport {
     pub missing: Vec<String>,
 }
 
-/// Copies tensors of a safetensors file into the matching variables. A base encoder saved without
-/// the `bert.` prefix (as `BertModel` and sentence-transformers save it) matches too.
+/// The tensor `name` (Hugging Face's `bert.`-prefixed name) of a pretrained checkpoint, also when the
+/// encoder was saved without the prefix (as `BertModel` and sentence-transformers save it).
+pub fn pretrained_tensor<'a>(tensors: &'a HashMap<String, Tensor>, name: &str) -> Option<&'a Tensor> {
+    tensors.get(name).or_else(|| name.strip_prefix("bert.").and_then(|n| tensors.get(n)))
+}
+
+/// Copies tensors of a safetensors file into the matching variables, found by [`pretrained_tensor`].
 pub fn load_pretrained(varmap: &VarMap, path: &Path, device: &Device) -> Result<LoadReport> {
     let tensors: HashMap<String, Tensor> = candle_core::safetensors::load(path, device)
         .map_err(|e| Error::ModelFile(format!("{}: {e}", path.display())))?;
@@ -54,8 +59,7 @@ pub fn load_pretrained(varmap: &VarMap, path: &Path, device: &Device) -> Result<
     names.sort();
     for name in names {
         let var = &data[name];
-        let found = tensors.get(name.as_str()).or_else(|| name.strip_prefix("bert.").and_then(|n| tensors.get(n)));
-        match found {
+        match pretrained_tensor(&tensors, name) {
             Some(tensor) => {
                 if tensor.shape() != var.shape() {
                     return Err(Error::ModelFile(format!(
