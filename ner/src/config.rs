@@ -39,6 +39,10 @@ pub struct BertConfig {
     /// decoded (> 0: fewer, surer entities). Chosen on devel by the trainer; absent: 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub outside_bias: f32,
+    /// Medlight's too: entity type → names the training data tags (lower-cased words joined by
+    /// spaces), tagged where the model tags nothing (see [`crate::lexicon`]). Absent: none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lexicon: BTreeMap<String, Vec<String>>,
 }
 
 fn is_zero(x: &f32) -> bool {
@@ -94,6 +98,15 @@ impl BertConfig {
         }
         if self.max_position_embeddings < 3 {
             return Err(Error::config("max_position_embeddings", "must be at least 3"));
+        }
+        if !self.lexicon.is_empty() {
+            let types = self.labels()?.entity_types();
+            if let Some(kind) = self.lexicon.keys().find(|k| !types.contains(k)) {
+                return Err(Error::config(
+                    "lexicon",
+                    format!("`{kind}` is not one of the model's entity types ({})", types.join(", ")),
+                ));
+            }
         }
         Ok(())
     }
@@ -154,6 +167,18 @@ mod tests {
         let bad = biased.to_json().replace("1.5", "1e999");
         let err = BertConfig::from_json(&bad).unwrap_err().to_string();
         assert!(err.contains("outside_bias") || err.contains("number"), "{err}");
+    }
+
+    #[test]
+    fn a_lexicon_round_trips_and_names_only_the_models_types() {
+        let labels = LabelSet::from_types(&["Chemical", "Disease"]);
+        let config = BertConfig::from_json(BASE).unwrap().with_labels(&labels);
+        assert!(!config.to_json().contains("lexicon"), "a plain config stays Hugging Face's");
+        let lexicon = BTreeMap::from([("Disease".to_string(), vec!["reye syndrome".to_string()])]);
+        let with = BertConfig { lexicon: lexicon.clone(), ..config };
+        assert_eq!(BertConfig::from_json(&with.to_json()).unwrap().lexicon, lexicon);
+        let err = BertConfig::from_json(&with.to_json().replace("\"Disease\": [", "\"Gene\": [")).unwrap_err().to_string();
+        assert!(err.contains("lexicon") && err.contains("`Gene`"), "{err}");
     }
 
     #[test]

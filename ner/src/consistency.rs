@@ -16,6 +16,7 @@
 //!   is not an entity anywhere in the text.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use crate::abbreviation;
 use crate::decode::{chunks, Chunk};
@@ -90,10 +91,7 @@ pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], label
             let mut at = 0;
             while at + key.len() <= sentence.len() {
                 let end = at + key.len();
-                let untagged = || sentence_tags[at..end].iter().all(|&t| t == ids.outside);
-                // An `I-` right after would continue the new entity and change another one.
-                let next_continues = || sentence_tags.get(end).is_some_and(|&t| ids.inside[t]);
-                if sentence[at..end] == key[..] && untagged() && !next_continues() {
+                if sentence[at..end] == key[..] && ids.can_fill(sentence_tags, at..end) {
                     ids.write(&mut sentence_tags[at..end], &kind);
                     at = end;
                 } else {
@@ -136,28 +134,47 @@ fn read_definitions(lower: &[Vec<String>], tags: &mut [Vec<usize>], ids: &TagIds
 }
 
 /// Tag ids by role, looked up once.
-struct TagIds<'a> {
+pub(crate) struct TagIds<'a> {
     labels: &'a LabelSet,
     outside: usize,
     /// Per tag id: whether it is a `B-` tag.
     begin: Vec<bool>,
     /// Per tag id: whether it is an `I-` tag.
     inside: Vec<bool>,
+    /// Per tag id: its entity type (`None` for `O`).
+    kind: Vec<Option<&'a str>>,
 }
 
 impl<'a> TagIds<'a> {
-    fn new(labels: &'a LabelSet) -> Self {
+    pub(crate) fn new(labels: &'a LabelSet) -> Self {
         let is = |role: fn(&Tag) -> bool| labels.tags().iter().map(|t| Tag::parse(t).is_some_and(|t| role(&t))).collect();
         let (begin, inside) = (is(|t| matches!(t, Tag::Begin(_))), is(|t| matches!(t, Tag::Inside(_))));
-        Self { labels, outside: labels.id("O").expect("a label set always has O"), begin, inside }
+        let kind = labels.tags().iter().map(|t| Tag::parse(t).and_then(|t| t.kind())).collect();
+        Self { labels, outside: labels.id("O").expect("a label set always has O"), begin, inside, kind }
     }
 
     fn names(&self, tags: &[usize]) -> Vec<&'a str> {
         tags.iter().map(|&t| self.labels.tag(t)).collect()
     }
 
+    /// Whether the words in `span` can become a new entity: all untagged, and not followed by an
+    /// `I-`, which would continue the new entity and change another one.
+    pub(crate) fn can_fill(&self, tags: &[usize], span: Range<usize>) -> bool {
+        let next_continues = tags.get(span.end).is_some_and(|&t| self.inside[t]);
+        tags[span].iter().all(|&t| t == self.outside) && !next_continues
+    }
+
+    /// Whether the words in `span` can become one entity of `kind`: every entity they touch lies
+    /// inside them and has that type (or none is there), and no `I-` after them continues one.
+    pub(crate) fn can_widen(&self, tags: &[usize], span: Range<usize>, kind: &str) -> bool {
+        let next_continues = tags.get(span.end).is_some_and(|&t| self.inside[t]);
+        !self.inside[tags[span.start]]
+            && !next_continues
+            && tags[span].iter().all(|&t| t == self.outside || self.kind[t] == Some(kind))
+    }
+
     /// Tags `span` as one entity of `kind`.
-    fn write(&self, span: &mut [usize], kind: &str) {
+    pub(crate) fn write(&self, span: &mut [usize], kind: &str) {
         let begin = self.labels.id(&format!("B-{kind}")).expect("kinds come from the label set");
         let inside = self.labels.id(&format!("I-{kind}")).expect("kinds come from the label set");
         for (i, tag) in span.iter_mut().enumerate() {

@@ -6,6 +6,7 @@
 //! - [`model`]: the BERT token classifier on candle (f32 for training, quantised for inference).
 //! - [`decode`]: IOB2 tags → entity spans with offsets and scores.
 //! - [`consistency`]: one string, one type, throughout a text.
+//! - [`lexicon`]: names the training data tags, filled in where the model tagged nothing.
 //! - [`abbreviation`]: the abbreviations a text defines ("overactive bladder (OAB)").
 //! - [`metrics`]: entity-level precision/recall/F1, equal to `seqeval`'s default mode.
 //! - [`sentences`]: raw text → sentences, grouped into chunks for streaming.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod consistency;
 pub mod decode;
 pub mod labels;
+pub mod lexicon;
 pub mod metrics;
 pub mod model;
 pub mod sentences;

@@ -8,6 +8,7 @@ use tokenizers::Tokenizer;
 
 use crate::align::{self, SpecialTokens, WordPieces};
 use crate::decode::{self, Decoding, Entity};
+use crate::lexicon::Lexicon;
 use crate::model::TokenClassifier;
 use crate::{LabelSet, Result};
 
@@ -46,6 +47,8 @@ pub struct Tagger {
     decoding: Decoding,
     /// Whether [`crate::consistency::harmonise`] runs over each text's tags.
     consistent: bool,
+    /// The model config's lexicon; empty when turned off.
+    lexicon: Lexicon,
     batch_tokens: usize,
 }
 
@@ -58,7 +61,8 @@ impl Tagger {
             (true, false) => CPU_FLOAT_BATCH_TOKENS,
             (true, true) => 0,
         };
-        Ok(Self { model, tokenizer, special, window, decoding: Decoding::default(), consistent: true, batch_tokens })
+        let lexicon = Lexicon::new(&model.config.lexicon);
+        Ok(Self { model, tokenizer, special, window, decoding: Decoding::default(), consistent: true, lexicon, batch_tokens })
     }
 
     /// The quantised model file (GGUF) and `tokenizer.json`, as the web app fetches them.
@@ -88,6 +92,12 @@ impl Tagger {
     /// Turns the one-string-one-type rule of [`crate::consistency`] on (the default) or off.
     pub fn with_consistency(mut self, consistent: bool) -> Self {
         self.consistent = consistent;
+        self
+    }
+
+    /// Turns the model config's lexicon ([`crate::lexicon`]) on (the default) or off.
+    pub fn with_lexicon(mut self, on: bool) -> Self {
+        self.lexicon = if on { Lexicon::new(&self.model.config.lexicon) } else { Lexicon::default() };
         self
     }
 
@@ -191,11 +201,14 @@ impl Tagger {
     }
 
     /// Tag ids for the sentences of one text, from their words' label distributions: each sentence
-    /// decoded, then the consistency rule across them.
+    /// decoded, then the consistency rule across them, then the lexicon's names where the model missed them.
     fn decode_text(&self, words: &[Vec<&str>], rows: &[Vec<Vec<f32>>]) -> Vec<Vec<usize>> {
         let mut tags: Vec<Vec<usize>> = rows.iter().map(|r| self.tag_ids(r)).collect();
         if self.consistent {
             crate::consistency::harmonise(words, &mut tags, &self.model.labels);
+        }
+        for (words, tags) in words.iter().zip(tags.iter_mut()) {
+            self.lexicon.fill(words, tags, &self.model.labels);
         }
         tags
     }

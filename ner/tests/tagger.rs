@@ -129,3 +129,18 @@ fn the_consistency_rule_spans_each_text_and_no_further() {
     }
     assert!(changed > 0, "no random model gave the rule anything to change: the test would prove nothing");
 }
+
+#[test]
+fn the_lexicon_in_the_model_file_tags_only_what_the_model_left_untagged() {
+    let (varmap, model) = tiny_classifier(0).unwrap();
+    // A bias this large leaves every word `O`: whatever is tagged comes from the lexicon.
+    let lexicon = [("Chemical".to_string(), vec!["cisplatin".to_string()]), ("Disease".to_string(), vec!["renal failure".to_string()])];
+    let config = medlight_ner::BertConfig { outside_bias: 1e3, lexicon: lexicon.into(), ..model.config.clone() };
+    let bytes = gguf_bytes(&varmap, &config, GgmlDType::Q8_0).unwrap();
+    let t = Tagger::from_bytes(&bytes, tiny_tokenizer_json().as_bytes()).unwrap();
+    let text = "Cisplatin caused renal failure. No cisplatin-induced renal pain.";
+    let entities = t.annotate(text).unwrap();
+    let found: Vec<(&str, &str)> = entities.iter().map(|e| (&text[e.start..e.end], e.label.as_str())).collect();
+    assert_eq!(found, [("Cisplatin", "Chemical"), ("renal failure", "Disease"), ("cisplatin", "Chemical")]);
+    assert!(t.with_lexicon(false).annotate(text).unwrap().is_empty());
+}
