@@ -1,7 +1,7 @@
 //! What a finished run leaves in `--out`: the best model in Hugging Face layout, the quantised
 //! file the web app fetches, the tokenizer, metrics, the training curve and a model card.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -29,6 +29,9 @@ pub struct Metrics {
     pub quantized_sha256: String,
     /// Added to `O`'s log-probability when decoding (in `config.json`; the scores above use it).
     pub outside_bias: f32,
+    /// Names in the config's `lexicon` (the scores above use them).
+    #[serde(default)]
+    pub lexicon_entries: usize,
     /// Training steps, all epochs of all runs.
     pub train_seconds: f64,
     /// Whole epochs: training plus the devel evaluation after each.
@@ -77,6 +80,29 @@ pub struct Export {
     pub word_embeddings_quant: String,
     /// Written into `config.json`: added to `O`'s log-probability when decoding.
     pub outside_bias: f32,
+    /// Written into `config.json`: the names the training data tags (see [`medlight_ner::lexicon`]).
+    pub lexicon: LexiconEntries,
+}
+
+/// A config's `lexicon`: entity type → names.
+pub type LexiconEntries = BTreeMap<String, Vec<String>>;
+
+/// The lexicon of an IOB2 file (see [`medlight_ner::lexicon::learn`]), or
+/// of its first `max_sentences` sentences (all if `None`).
+pub fn learn_lexicon(file: &Path, max_sentences: Option<usize>, min_share: f64, min_chars: usize) -> Result<LexiconEntries> {
+    if !(min_share > 0.0 && min_share <= 1.0) {
+        bail!("--lexicon-min-share {min_share} is not in (0, 1]");
+    }
+    let sentences: Vec<(Vec<String>, Vec<String>)> = data::read_iob2(file)?
+        .into_iter()
+        .take(max_sentences.unwrap_or(usize::MAX))
+        .map(|s| (s.words, s.tags))
+        .collect();
+    Ok(medlight_ner::lexicon::learn(&sentences, min_share, min_chars))
+}
+
+fn entries(lexicon: &LexiconEntries) -> usize {
+    lexicon.values().map(Vec::len).sum()
 }
 
 /// The quantised model's file name for a block format, e.g. `medlight-q8_0.gguf`.
@@ -85,13 +111,14 @@ pub fn quantized_name(quant: &str) -> String {
 }
 
 /// Completes `out` for the model already written there, trained by `runs` (one run, or a soup's
-/// members): config with the decoding's `outside_bias`, tokenizer, quantised file, devel scores of
-/// both, metrics, training curve, model card.
+/// members): config with the decoding's `outside_bias` and lexicon, tokenizer, quantised file, devel
+/// scores of both, metrics, training curve, model card.
 pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) -> Result<Metrics> {
-    let Export { quant, word_embeddings_quant, outside_bias } = export;
+    let Export { quant, word_embeddings_quant, outside_bias, lexicon } = export;
     let Some(first) = runs.first() else { bail!("no training run to export") };
     let mut config = first.config.clone();
     config.outside_bias = *outside_bias;
+    config.lexicon = lexicon.clone();
     std::fs::write(out.join("config.json"), config.to_json())?;
     first.tokenizer.save(out.join("tokenizer.json"), false).map_err(|e| anyhow::anyhow!("writing tokenizer.json: {e}"))?;
     let gguf_path = write_quantized(out, &config, quant, word_embeddings_quant)?;
@@ -111,6 +138,7 @@ pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) ->
         quantized_bytes: bytes.len() as u64,
         quantized_sha256: hex(&Sha256::digest(&bytes)),
         outside_bias: *outside_bias,
+        lexicon_entries: entries(lexicon),
         train_seconds: summaries.iter().map(|r| r.train_seconds).sum(),
         epochs_seconds: summaries.iter().map(|r| r.epochs_seconds).sum(),
         tokens_per_second: records().map(|r| r.tokens_per_second).sum::<f64>() / records().count().max(1) as f64,
@@ -125,10 +153,33 @@ pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) ->
     Ok(metrics)
 }
 
-/// Sets the `outside_bias` of the model in `dir` without retraining: the quantised file is rewritten
-/// around the same weight blocks (and `config.json` if there), devel is re-scored with the new
-/// decoding, and `metrics.json` and `MODEL_CARD.md` are rewritten if the directory has them.
-pub fn retune(dir: &Path, outside_bias: f32, devel: &[Sentence], device: &Device) -> Result<Retuned> {
+/// What [`retune`] changes in a model's decoding; `None`: as it is.
+#[derive(Default)]
+pub struct Change {
+    pub outside_bias: Option<f32>,
+    pub lexicon: Option<LexiconEntries>,
+}
+
+impl Change {
+    pub fn bias(outside_bias: f32) -> Self {
+        Self { outside_bias: Some(outside_bias), lexicon: None }
+    }
+
+    fn apply(&self, config: &mut BertConfig) {
+        if let Some(bias) = self.outside_bias {
+            config.outside_bias = bias;
+        }
+        if let Some(lexicon) = &self.lexicon {
+            config.lexicon = lexicon.clone();
+        }
+    }
+}
+
+/// Changes the decoding settings (`outside_bias`, lexicon) of the model in `dir` without retraining:
+/// the quantised file is rewritten around the same weight blocks (and `config.json` if there), devel
+/// is re-scored with the new decoding, and `metrics.json` and `MODEL_CARD.md` are rewritten if the
+/// directory has them.
+pub fn retune(dir: &Path, change: &Change, devel: &[Sentence], device: &Device) -> Result<Retuned> {
     // Everything is read before anything is written: a bad file leaves the directory as it was.
     let metrics_path = dir.join("metrics.json");
     let metrics: Option<Metrics> = match std::fs::read_to_string(&metrics_path) {
@@ -141,8 +192,10 @@ pub fn retune(dir: &Path, outside_bias: f32, devel: &[Sentence], device: &Device
     let f32_config = if dir.join("config.json").is_file() { Some(model_dir::read_config(dir)?) } else { None };
     let gguf_path = model_dir::gguf_in(dir)?;
     let mut bytes = std::io::Cursor::new(Vec::new());
-    let config = quantize::edit_config(&model_dir::read(&gguf_path)?, &mut bytes, |c| c.outside_bias = outside_bias)
+    let config = quantize::edit_config(&model_dir::read(&gguf_path)?, &mut bytes, |c| change.apply(c))
         .with_context(|| gguf_path.display().to_string())?;
+    // A lexicon naming a type the model lacks would leave a file that no longer loads.
+    BertConfig::from_json(&config.to_json()).context("the changed config")?;
     let bytes = bytes.into_inner();
     let labels = config.labels()?;
     // Written beside and renamed over: an interrupted run leaves the old file whole.
@@ -152,7 +205,7 @@ pub fn retune(dir: &Path, outside_bias: f32, devel: &[Sentence], device: &Device
     file.sync_all()?;
     std::fs::rename(&partial, &gguf_path)?;
     if let Some(mut f32_config) = f32_config {
-        f32_config.outside_bias = outside_bias;
+        change.apply(&mut f32_config);
         std::fs::write(dir.join("config.json"), f32_config.to_json())?;
     }
 
@@ -160,7 +213,8 @@ pub fn retune(dir: &Path, outside_bias: f32, devel: &[Sentence], device: &Device
     let has_f32 = dir.join("model.safetensors").is_file();
     let devel_f32 = if has_f32 { Some(score(dir, Format::F32, device, devel)?) } else { None };
     if let Some(mut m) = metrics {
-        m.outside_bias = outside_bias;
+        m.outside_bias = config.outside_bias;
+        m.lexicon_entries = entries(&config.lexicon);
         m.devel_quantized = devel_quantized.clone();
         m.devel_f32 = devel_f32.clone();
         m.quantized_bytes = bytes.len() as u64;
@@ -168,12 +222,20 @@ pub fn retune(dir: &Path, outside_bias: f32, devel: &[Sentence], device: &Device
         std::fs::write(&metrics_path, serde_json::to_string_pretty(&m)?)?;
         std::fs::write(dir.join("MODEL_CARD.md"), model_card(&m, &labels))?;
     }
-    Ok(Retuned { gguf: gguf_path, devel_quantized, devel_f32 })
+    Ok(Retuned {
+        gguf: gguf_path,
+        outside_bias: config.outside_bias,
+        lexicon_entries: entries(&config.lexicon),
+        devel_quantized,
+        devel_f32,
+    })
 }
 
 /// What [`retune`] wrote and measured.
 pub struct Retuned {
     pub gguf: PathBuf,
+    pub outside_bias: f32,
+    pub lexicon_entries: usize,
     pub devel_quantized: Report,
     pub devel_f32: Option<Report>,
 }
@@ -249,7 +311,7 @@ fn model_card(m: &Metrics, labels: &LabelSet) -> String {
          read in chunks of consecutive sentences of at most {chunk} bytes, as the browser reads text; an \
          abbreviation the chunk defines in parentheses takes the type of the entity it abbreviates (or is no \
          entity if its long form is none), and a string the model tags in one sentence of a chunk is tagged the \
-         same way throughout it.\n\
+         same way throughout it.{lexicon}\n\
          - `tokenizer.json`: the base encoder's WordPiece tokenizer (lower-casing), with padding and truncation off.\n\n\
          ## Training\n\n\
          {runs}; batch {batch}; AdamW lr {lr:e}, warmup {warmup}, \
@@ -267,6 +329,15 @@ fn model_card(m: &Metrics, labels: &LabelSet) -> String {
         quant = m.quantization,
         bias = m.outside_bias,
         chunk = medlight_ner::sentences::CHUNK_BYTES,
+        lexicon = match m.lexicon_entries {
+            0 => String::new(),
+            n => format!(
+                " Last, the {n} names of `lexicon` (entity strings of the train split that it tags in a large \
+                 enough share of their occurrences: the trainer's `--lexicon-min-share` and `--lexicon-min-chars`) \
+                 are tagged, with the type the train split gives them, wherever the model tagged none of a name's \
+                 words or only parts of the name with that type."
+            ),
+        },
         equant = m.word_embeddings_quantization,
         embeddings = if s.freeze_embeddings { "frozen" } else { "trained" },
         p = pct(m.devel_quantized.overall.precision),

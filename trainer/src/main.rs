@@ -3,7 +3,7 @@
 
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
@@ -53,8 +53,8 @@ enum Command {
     /// Average several trained models' weights (epochs of one run, or runs with other seeds) into a
     /// model directory, quantised file included.
     Average(AverageArgs),
-    /// Set a trained model's `outside_bias` without retraining: rewrite its quantised file (same
-    /// weights) and re-score devel into its metrics and model card.
+    /// Set a trained model's decoding (`outside_bias`, lexicon) without retraining: rewrite its
+    /// quantised file (same weights) and re-score devel into its metrics and model card.
     Retune(RetuneArgs),
     /// Write f32 weights back from a quantised model file (for a model whose model.safetensors is
     /// gone): a model directory to average with new runs or to score with `--format f32`
@@ -83,7 +83,15 @@ struct RetuneArgs {
     model: PathBuf,
     /// The new bias added to `O`'s log-probability when decoding
     #[arg(long, allow_negative_numbers = true)]
-    outside_bias: f32,
+    outside_bias: Option<f32>,
+    /// Learn the model's lexicon anew from this IOB2 file (the train split it was trained on)
+    #[arg(long, value_name = "TSV", conflicts_with = "no_lexicon")]
+    lexicon: Option<PathBuf>,
+    /// Remove the model's lexicon
+    #[arg(long)]
+    no_lexicon: bool,
+    #[command(flatten)]
+    lexicon_rule: LexiconRule,
     /// IOB2 file to score (default: devel.tsv of the BC5CDR data directory `train` finds)
     #[arg(long)]
     data: Option<PathBuf>,
@@ -198,6 +206,11 @@ struct TrainArgs {
     /// rule (README); `retune` changes it in a trained model
     #[arg(long, default_value_t = 1.75, allow_negative_numbers = true)]
     outside_bias: f32,
+    /// Export no lexicon (names of the train split, tagged where the model missed them)
+    #[arg(long)]
+    no_lexicon: bool,
+    #[command(flatten)]
+    lexicon_rule: LexiconRule,
     /// Continue the run checkpointed in <out>/checkpoint
     #[arg(long)]
     resume: bool,
@@ -219,6 +232,25 @@ struct TrainArgs {
     /// Use only the first N devel sentences
     #[arg(long)]
     max_devel_sentences: Option<usize>,
+}
+
+/// Which names of a train split the model's lexicon keeps (see `medlight_ner::lexicon`).
+#[derive(Args, Clone)]
+struct LexiconRule {
+    /// Keep a string that the train split tags as an entity in at least this share of its whole-word
+    /// occurrences
+    #[arg(long, default_value_t = 0.5)]
+    lexicon_min_share: f64,
+    /// Keep a string of at least this many characters, spaces excluded
+    #[arg(long, default_value_t = 4)]
+    lexicon_min_chars: usize,
+}
+
+impl LexiconRule {
+    /// The lexicon of `file`'s first `max_sentences` sentences (all if `None`).
+    fn learn(&self, file: &Path, max_sentences: Option<usize>) -> Result<export::LexiconEntries> {
+        export::learn_lexicon(file, max_sentences, self.lexicon_min_share, self.lexicon_min_chars)
+    }
 }
 
 #[derive(Args)]
@@ -248,6 +280,9 @@ struct EvalArgs {
     /// Tag each sentence on its own terms: no one-string-one-type rule across a chunk of text
     #[arg(long)]
     no_consistency: bool,
+    /// Leave the model config's lexicon unused
+    #[arg(long)]
+    no_lexicon: bool,
 }
 
 #[derive(Args)]
@@ -267,6 +302,9 @@ struct PredictArgs {
     /// Tag each sentence on its own terms: no one-string-one-type rule across the text
     #[arg(long)]
     no_consistency: bool,
+    /// Leave the model config's lexicon unused
+    #[arg(long)]
+    no_lexicon: bool,
 }
 
 fn main() -> Result<()> {
@@ -289,20 +327,30 @@ fn main() -> Result<()> {
 }
 
 fn retune(args: RetuneArgs) -> Result<()> {
-    if !args.outside_bias.is_finite() {
-        bail!("--outside-bias {} is not a finite number", args.outside_bias);
+    if let Some(bias) = args.outside_bias.filter(|b| !b.is_finite()) {
+        bail!("--outside-bias {bias} is not a finite number");
     }
+    let lexicon = match (&args.lexicon, args.no_lexicon) {
+        (Some(file), _) => Some(args.lexicon_rule.learn(file, None)?),
+        (None, true) => Some(export::LexiconEntries::new()),
+        (None, false) => None,
+    };
+    if args.outside_bias.is_none() && lexicon.is_none() {
+        bail!("nothing to change: give --outside-bias, --lexicon or --no-lexicon");
+    }
+    let change = export::Change { outside_bias: args.outside_bias, lexicon };
     let devel = match args.data {
         Some(file) => file,
         None => data::resolve_data_dir(None)?.join("devel.tsv"),
     };
     let sentences = data::read_iob2(&devel)?;
-    let done = export::retune(&args.model, args.outside_bias, &sentences, &device(args.device)?)?;
+    let done = export::retune(&args.model, &change, &sentences, &device(args.device)?)?;
     let f32_text = done.devel_f32.map_or("no f32 weights to score".to_string(), |r| format!("{:.2} f32", 100.0 * r.overall.f1));
     println!(
-        "{}: outside_bias {}; {} F1 {:.2} quantised ({}), {f32_text}",
+        "{}: outside_bias {}, {} lexicon names; {} F1 {:.2} quantised ({}), {f32_text}",
         done.gguf.display(),
-        args.outside_bias,
+        done.outside_bias,
+        done.lexicon_entries,
         devel.display(),
         100.0 * done.devel_quantized.overall.f1,
         done.devel_quantized.per_type.iter().map(|(kind, s)| format!("{kind} {:.2}", 100.0 * s.f1)).collect::<Vec<_>>().join(", "),
@@ -351,6 +399,12 @@ fn device(choice: DeviceChoice) -> Result<Device> {
 fn train(args: TrainArgs) -> Result<()> {
     let device = device(args.device)?;
     let data = data::resolve_data_dir(args.data)?;
+    // Learned first, so that a bad setting fails before hours of training.
+    let lexicon = if args.no_lexicon {
+        export::LexiconEntries::new()
+    } else {
+        args.lexicon_rule.learn(&data.join("train.tsv"), args.max_train_sentences)?
+    };
     // Dropout defaults come from the base config when it is readable; train::run reports it if not.
     let base_config = std::fs::read_to_string(args.base.join("config.json"))
         .ok()
@@ -400,6 +454,7 @@ fn train(args: TrainArgs) -> Result<()> {
         quant: args.quant,
         word_embeddings_quant: args.word_embeddings_quant,
         outside_bias: args.outside_bias,
+        lexicon,
     };
     let m = export::finish(&runs, &args.out, &export, &device)?;
     for run in m.runs.iter().filter(|_| m.runs.len() > 1) {
@@ -426,7 +481,8 @@ fn train(args: TrainArgs) -> Result<()> {
 fn eval(args: EvalArgs) -> Result<()> {
     let mut tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?
         .with_decoding(args.decoding)
-        .with_consistency(!args.no_consistency);
+        .with_consistency(!args.no_consistency)
+        .with_lexicon(!args.no_lexicon);
     if let Some(bias) = args.outside_bias {
         tagger = tagger.with_outside_bias(bias);
     }
@@ -475,7 +531,8 @@ struct PredictedEntity<'a> {
 fn predict(args: PredictArgs) -> Result<()> {
     let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?
         .with_decoding(args.decoding)
-        .with_consistency(!args.no_consistency);
+        .with_consistency(!args.no_consistency)
+        .with_lexicon(!args.no_lexicon);
     let files = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files };
     for file in files {
         let text = if file.as_os_str() == "-" {

@@ -179,9 +179,10 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         .with_labels(&labels);
     config.hidden_dropout_prob = settings.hidden_dropout as f64;
     config.attention_probs_dropout_prob = settings.attention_dropout as f64;
-    // Epochs are scored, and the best chosen, without a bias, also when the base is a Medlight model
-    // directory whose config carries one; the export writes `--outside-bias`.
+    // Epochs are scored, and the best chosen, without a bias or lexicon, also when the base is a
+    // Medlight model directory whose config carries them; the export writes its own.
     config.outside_bias = 0.0;
+    config.lexicon.clear();
     let tokenizer = align::load_tokenizer(&std::fs::read(base.join("tokenizer.json"))?)
         .with_context(|| format!("{}/tokenizer.json", base.display()))?;
     let special = SpecialTokens::from_tokenizer(&tokenizer)?;

@@ -8,6 +8,7 @@ use candle_core::Device;
 use medlight_ner::testing::{tiny_config, tiny_tokenizer_json};
 use medlight_ner::{LabelSet, Tagger};
 use trainer::model_dir::{load_tagger, Format};
+use trainer::export::Change;
 use trainer::soup;
 use trainer::train::{self, Control, Precision, Settings};
 
@@ -65,7 +66,7 @@ fn settings(base: &Path, data: &Path, epochs: usize) -> Settings {
 }
 
 fn export(outside_bias: f32) -> trainer::export::Export {
-    trainer::export::Export { quant: "q8_0".into(), word_embeddings_quant: "q4_0".into(), outside_bias }
+    trainer::export::Export { quant: "q8_0".into(), word_embeddings_quant: "q4_0".into(), outside_bias, lexicon: Default::default() }
 }
 
 /// A run of 10 epochs on the fixtures, exported with `outside_bias` 0.5: base, data and output
@@ -279,7 +280,7 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
     };
     let was = probabilities(Format::Quantized);
 
-    let done = trainer::export::retune(&out, -2.0, &outcome.devel, &Device::Cpu).unwrap();
+    let done = trainer::export::retune(&out, &Change::bias(-2.0), &outcome.devel, &Device::Cpu).unwrap();
     let read = |name: &str| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap() };
     let metrics = read("metrics.json");
     assert_eq!(metrics["outside_bias"], -2.0);
@@ -295,24 +296,43 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
     assert!(std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap().contains("`outside_bias` -2 is added"));
     assert_eq!(metrics["runs"][0]["history"].as_array().unwrap().len(), 10, "the training record is kept");
 
-    // Back to the old bias: the very same file.
-    trainer::export::retune(&out, 0.5, &outcome.devel, &Device::Cpu).unwrap();
+    // A lexicon of the train split goes into both configs and the card; a lexicon naming a type
+    // the model lacks is refused before anything is written.
+    let lexicon = trainer::export::learn_lexicon(&data.join("train.tsv"), None, 0.5, 4).unwrap();
+    let with = Change { outside_bias: None, lexicon: Some(lexicon.clone()) };
+    let done = trainer::export::retune(&out, &with, &outcome.devel, &Device::Cpu).unwrap();
+    let entries: usize = lexicon.values().map(Vec::len).sum();
+    assert!(entries > 0 && done.lexicon_entries == entries && done.outside_bias == -2.0);
+    assert_eq!(read("metrics.json")["lexicon_entries"], entries);
+    for format in [Format::F32, Format::Quantized] {
+        assert_eq!(load_tagger(&out, format, &Device::Cpu).unwrap().model().config.lexicon, lexicon, "{format:?}");
+    }
+    assert!(std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap().contains(&format!("the {entries} names of `lexicon`")));
+    let file = std::fs::read(&gguf).unwrap();
+    let stranger = Change { outside_bias: None, lexicon: Some([("Gene".to_string(), vec!["brca1".to_string()])].into()) };
+    let err = trainer::export::retune(&out, &stranger, &outcome.devel, &Device::Cpu).err().unwrap();
+    assert!(format!("{err:#}").contains("`Gene` is not one of the model's entity types"), "{err:#}");
+    assert!(std::fs::read(&gguf).unwrap() == file, "the model file is untouched");
+
+    // Back to the old bias, without a lexicon: the very same file.
+    let old = Change { outside_bias: Some(0.5), lexicon: Some(Default::default()) };
+    trainer::export::retune(&out, &old, &outcome.devel, &Device::Cpu).unwrap();
     assert!(std::fs::read(&gguf).unwrap() == before);
     assert_eq!(probabilities(Format::Quantized), was);
 
     // Without the f32 weights only the quantised file is scored, and the card says so.
     std::fs::remove_file(out.join("model.safetensors")).unwrap();
-    let done = trainer::export::retune(&out, 1.0, &outcome.devel, &Device::Cpu).unwrap();
+    let done = trainer::export::retune(&out, &Change::bias(1.0), &outcome.devel, &Device::Cpu).unwrap();
     assert!(done.devel_f32.is_none());
     assert!(read("metrics.json")["devel_f32"].is_null());
     assert!(std::fs::read_to_string(out.join("MODEL_CARD.md")).unwrap().contains("| **–** |"));
     // A bad metrics file is an error before anything is written.
     let file = std::fs::read(&gguf).unwrap();
     std::fs::write(out.join("metrics.json"), "{").unwrap();
-    let err = trainer::export::retune(&out, 2.0, &outcome.devel, &Device::Cpu).err().unwrap();
+    let err = trainer::export::retune(&out, &Change::bias(2.0), &outcome.devel, &Device::Cpu).err().unwrap();
     assert!(format!("{err:#}").contains("metrics.json: not a metrics file"), "{err:#}");
     assert!(std::fs::read(&gguf).unwrap() == file, "the model file is untouched");
-    let err = trainer::export::retune(&data, 1.0, &outcome.devel, &Device::Cpu).err().unwrap();
+    let err = trainer::export::retune(&data, &Change::bias(1.0), &outcome.devel, &Device::Cpu).err().unwrap();
     assert!(format!("{err:#}").contains("no quantised model"), "{err:#}");
 }
 
@@ -359,12 +379,14 @@ fn dequantizing_gives_back_the_weights_within_a_quantisation_step_and_the_frozen
 }
 
 #[test]
-fn a_trained_model_as_the_base_is_scored_without_its_outside_bias() {
+fn a_trained_model_as_the_base_is_scored_without_its_outside_bias_or_lexicon() {
     let (base, data) = fixtures("biased-base");
     let mut config = medlight_ner::BertConfig::from_json(&std::fs::read_to_string(base.join("config.json")).unwrap()).unwrap();
     config.outside_bias = 3.0;
+    config.lexicon = [("Chemical".to_string(), vec!["cisplatin".to_string()])].into();
     std::fs::write(base.join("config.json"), config.to_json()).unwrap();
     let out = base.parent().unwrap().join("out");
     let outcome = train::run(settings(&base, &data, 1), &out, &Device::Cpu, Control::default()).unwrap();
     assert_eq!(outcome.config.outside_bias, 0.0, "the per-epoch devel scores use the model's config");
+    assert!(outcome.config.lexicon.is_empty());
 }
