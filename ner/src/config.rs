@@ -40,7 +40,7 @@ pub struct BertConfig {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub outside_bias: f32,
     /// Medlight's too: entity type → names the training data tags (lower-cased words joined by
-    /// spaces), tagged where the model tags nothing (see [`crate::lexicon`]). Absent: none.
+    /// spaces), tagged where the model missed them (see [`crate::lexicon`]). Absent: none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub lexicon: BTreeMap<String, Vec<String>>,
 }
@@ -80,7 +80,8 @@ impl BertConfig {
         serde_json::to_string_pretty(self).expect("config serialises")
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the fields a hand-made or edited config may get wrong; errors name the field.
+    pub fn validate(&self) -> Result<()> {
         if self.hidden_size == 0 {
             return Err(Error::config("hidden_size", "must be positive"));
         }

@@ -160,17 +160,20 @@ impl<'a> TagIds<'a> {
     /// Whether the words in `span` can become a new entity: all untagged, and not followed by an
     /// `I-`, which would continue the new entity and change another one.
     pub(crate) fn can_fill(&self, tags: &[usize], span: Range<usize>) -> bool {
-        let next_continues = tags.get(span.end).is_some_and(|&t| self.inside[t]);
-        tags[span].iter().all(|&t| t == self.outside) && !next_continues
+        !self.continues(tags, span.end) && tags[span].iter().all(|&t| t == self.outside)
     }
 
     /// Whether the words in `span` can become one entity of `kind`: every entity they touch lies
     /// inside them and has that type (or none is there), and no `I-` after them continues one.
     pub(crate) fn can_widen(&self, tags: &[usize], span: Range<usize>, kind: &str) -> bool {
-        let next_continues = tags.get(span.end).is_some_and(|&t| self.inside[t]);
-        !self.inside[tags[span.start]]
-            && !next_continues
+        !self.continues(tags, span.start)
+            && !self.continues(tags, span.end)
             && tags[span].iter().all(|&t| t == self.outside || self.kind[t] == Some(kind))
+    }
+
+    /// Whether the word at `at` (if any) continues an entity begun before it: an `I-` tag.
+    fn continues(&self, tags: &[usize], at: usize) -> bool {
+        tags.get(at).is_some_and(|&t| self.inside[t])
     }
 
     /// Tags `span` as one entity of `kind`.

@@ -1,5 +1,5 @@
-//! Names the training data tags: where the model leaves a string untagged that the train split
-//! tags as an entity in most of its occurrences, the string is tagged with that entity's type.
+//! Names the training data tags: where the model missed a string that the train split tags as an
+//! entity in most of its occurrences, the string is tagged with that entity's type.
 //!
 //! The model misses some names it saw in training: a disease named once among 4,560 sentences
 //! ("sphincter of Oddi spasm") is not always learned. The lexicon is learned by the trainer
@@ -56,15 +56,21 @@ impl Lexicon {
         self.len == 0
     }
 
-    /// Tags each whole-word occurrence of an entry in one sentence whose words are untagged or
-    /// entities of the entry's type that lie inside it, longer entries first (so a long name is not
-    /// cut into a shorter one's).
-    pub fn fill<S: AsRef<str>>(&self, words: &[S], tags: &mut [usize], labels: &LabelSet) {
+    /// Tags, in each sentence of a text (`words` and `tags` in the same shape, one tag id per word),
+    /// each whole-word occurrence of an entry whose words are untagged or entities of the entry's
+    /// type that lie inside it, longer entries first (so a long name is not cut into a shorter one's).
+    pub fn fill<S: AsRef<str>>(&self, words: &[Vec<S>], tags: &mut [Vec<usize>], labels: &LabelSet) {
         if self.is_empty() {
             return;
         }
         let ids = TagIds::new(labels);
         let known = labels.entity_types();
+        for (words, tags) in words.iter().zip(tags.iter_mut()) {
+            self.fill_sentence(words, tags, &ids, &known);
+        }
+    }
+
+    fn fill_sentence<S: AsRef<str>>(&self, words: &[S], tags: &mut [usize], ids: &TagIds, known: &[String]) {
         let lower: Vec<String> = words.iter().map(|w| w.as_ref().to_lowercase()).collect();
         let starting: Vec<&[Entry]> = lower.iter().map(|w| self.by_first.get(w).map_or(&[][..], Vec::as_slice)).collect();
         for n in (1..=self.longest.min(lower.len())).rev() {
@@ -165,7 +171,7 @@ mod tests {
         let fill = |words: &str, tags: &str| -> String {
             let words: Vec<&str> = words.split(' ').collect();
             let mut ids: Vec<usize> = tags.split(' ').map(|t| labels.id(t).unwrap()).collect();
-            lexicon.fill(&words, &mut ids, &labels);
+            lexicon.fill(&[words], std::slice::from_mut(&mut ids), &labels);
             ids.iter().map(|&t| labels.tag(t)).collect::<Vec<_>>().join(" ")
         };
         // Untagged names are filled, the longer first; the model tagged the second "aspirin" as a
@@ -188,16 +194,16 @@ mod tests {
         let twice = vec!["Lithium toxicity".to_string(), "lithium  TOXICITY".to_string()];
         let lexicon = Lexicon::new(&BTreeMap::from([("Chemical".to_string(), twice.clone()), ("Disease".to_string(), twice)]));
         assert_eq!(lexicon.len(), 1);
-        let mut tags = vec![0, 0];
-        lexicon.fill(&["lithium", "toxicity"], &mut tags, &labels);
-        assert_eq!(tags, [labels.id("B-Chemical").unwrap(), labels.id("I-Chemical").unwrap()]);
+        let mut tags = vec![vec![0, 0]];
+        lexicon.fill(&[vec!["lithium", "toxicity"]], &mut tags, &labels);
+        assert_eq!(tags[0], [labels.id("B-Chemical").unwrap(), labels.id("I-Chemical").unwrap()]);
     }
 
     #[test]
     fn an_empty_lexicon_changes_nothing() {
         let labels = LabelSet::from_types(&["Chemical"]);
-        let mut tags = vec![0, 0];
-        Lexicon::new(&BTreeMap::new()).fill(&["a", "b"], &mut tags, &labels);
-        assert_eq!(tags, [0, 0]);
+        let mut tags = vec![vec![0, 0]];
+        Lexicon::new(&BTreeMap::new()).fill(&[vec!["a", "b"]], &mut tags, &labels);
+        assert_eq!(tags, [[0, 0]]);
     }
 }

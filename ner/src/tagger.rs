@@ -207,9 +207,7 @@ impl Tagger {
         if self.consistent {
             crate::consistency::harmonise(words, &mut tags, &self.model.labels);
         }
-        for (words, tags) in words.iter().zip(tags.iter_mut()) {
-            self.lexicon.fill(words, tags, &self.model.labels);
-        }
+        self.lexicon.fill(words, &mut tags, &self.model.labels);
         tags
     }
 

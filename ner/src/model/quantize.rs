@@ -93,6 +93,8 @@ pub fn edit_config<W: Write + Seek>(file: &[u8], out: &mut W, edit: impl FnOnce(
     let weights = QuantizedWeights::from_gguf(file, &Device::Cpu)?;
     let mut config = weights.config.clone();
     edit(&mut config);
+    // An edited config that would not load again (a lexicon naming a type the model lacks) is refused here.
+    config.validate()?;
     let mut tensors = weights.named();
     tensors.sort_by_key(|(name, _)| *name);
     write_file(out, &tensors, &config)?;
