@@ -31,4 +31,4 @@ pub use config::BertConfig;
 pub use decode::Entity;
 pub use error::{Error, Result};
 pub use labels::LabelSet;
-pub use tagger::Tagger;
+pub use tagger::{Tagger, WordDistributions};

@@ -1,6 +1,7 @@
 //! The whole pipeline on text: tokenise, run the classifier over windows, decode spans.
 //! The browser's worker and `trainer predict`/`eval` use exactly this code.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use candle_core::{Device, Tensor};
@@ -30,6 +31,9 @@ pub struct WordPrediction {
     pub tag: usize,
     pub prob: f32,
 }
+
+/// Per sentence, per word: the word's label distribution, or `None` for a word without sub-tokens.
+pub type WordDistributions = Vec<Vec<Option<Vec<f32>>>>;
 
 /// What [`Tagger::annotate_parts`] found, and how many sub-tokens it read to find it.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +105,13 @@ impl Tagger {
         self
     }
 
+    /// Replaces the model config's lexicon by `entries` (type → names), e.g. one learned anew from a
+    /// train split with another rule (`trainer eval --lexicon-from`).
+    pub fn with_lexicon_entries(mut self, entries: &BTreeMap<String, Vec<String>>) -> Self {
+        self.lexicon = Lexicon::new(entries);
+        self
+    }
+
     /// Replaces the model config's `outside_bias`.
     pub fn with_outside_bias(mut self, bias: f32) -> Self {
         self.model.config.outside_bias = bias;
@@ -168,6 +179,13 @@ impl Tagger {
     /// The same for several texts at once, all classified in one batch: `texts` are ranges of
     /// consecutive sentences, each one text to the consistency rule; sentences outside them get no tags.
     pub fn tag_texts(&self, sentences: &[Vec<&str>], texts: &[Range<usize>]) -> Result<Vec<Vec<String>>> {
+        Ok(self.tag_distributions(sentences, &self.word_distributions(sentences)?, texts))
+    }
+
+    /// Each word's label distribution, sentence by sentence; `None` for a word without sub-tokens.
+    /// Apart from [`Tagger::tag_distributions`] so that several decodings (or several models' mean,
+    /// `trainer eval --ensemble`) can share one run of the model.
+    pub fn word_distributions(&self, sentences: &[Vec<&str>]) -> Result<WordDistributions> {
         let encoded: Vec<WordPieces> =
             sentences.iter().map(|words| align::encode_words(&self.tokenizer, words)).collect::<Result<_>>()?;
         let queries: Vec<Vec<usize>> =
@@ -175,29 +193,47 @@ impl Tagger {
         let inputs: Vec<(&[u32], &[usize])> =
             encoded.iter().zip(&queries).map(|(e, q)| (e.ids.as_slice(), q.as_slice())).collect();
         let rows = self.classify(&inputs)?;
-        // Words without sub-tokens have no prediction and take no part in decoding.
+        Ok(encoded
+            .iter()
+            .zip(rows)
+            .map(|(e, rows)| {
+                let mut rows = rows.into_iter();
+                e.first_piece.iter().map(|first| first.map(|_| rows.next().expect("one row per query"))).collect()
+            })
+            .collect())
+    }
+
+    /// Tags from per-word label distributions ([`Tagger::word_distributions`]), read as
+    /// [`Tagger::tag_texts`] reads them. A word without a distribution gets `O` and takes no part in decoding.
+    pub fn tag_distributions(
+        &self,
+        sentences: &[Vec<&str>],
+        distributions: &WordDistributions,
+        texts: &[Range<usize>],
+    ) -> Vec<Vec<String>> {
         let words: Vec<Vec<&str>> = sentences
             .iter()
-            .zip(&encoded)
-            .map(|(s, e)| s.iter().zip(&e.first_piece).filter(|(_, f)| f.is_some()).map(|(w, _)| *w).collect())
+            .zip(distributions)
+            .map(|(s, d)| s.iter().zip(d).filter(|(_, d)| d.is_some()).map(|(w, _)| *w).collect())
             .collect();
+        let rows: Vec<Vec<Vec<f32>>> =
+            distributions.iter().map(|d| d.iter().flatten().cloned().collect()).collect();
         let labels = &self.model.labels;
         let mut out = vec![Vec::new(); sentences.len()];
         for text in texts {
             let tags = self.decode_text(&words[text.clone()], &rows[text.clone()]);
             for (i, tags) in text.clone().zip(tags) {
                 let mut tags = tags.into_iter();
-                out[i] = encoded[i]
-                    .first_piece
+                out[i] = distributions[i]
                     .iter()
-                    .map(|first| match first {
-                        Some(_) => labels.tag(tags.next().expect("one prediction per query")).to_string(),
+                    .map(|d| match d {
+                        Some(_) => labels.tag(tags.next().expect("one tag per distribution")).to_string(),
                         None => "O".to_string(),
                     })
                     .collect();
             }
         }
-        Ok(out)
+        out
     }
 
     /// Tag ids for the sentences of one text, from their words' label distributions: each sentence

@@ -1,11 +1,13 @@
 //! IOB2 TSV corpora: `token<TAB>tag` a line, a blank line between sentences.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use medlight_ner::labels::Tag;
 use medlight_ner::metrics::{self, Report};
-use medlight_ner::Tagger;
+use medlight_ner::{align, Tagger};
+use tokenizers::Tokenizer;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sentence {
@@ -61,16 +63,60 @@ pub fn parse_iob2(text: &str, path: &Path) -> Result<Vec<Sentence>> {
 }
 
 /// Tags `sentences` with `tagger` and scores the tags against the sentences' gold tags. The
-/// sentences are read as the browser reads a paste of them: consecutive sentences (words joined by
-/// spaces) in chunks of at most `CHUNK_BYTES`, each one text to the consistency rule.
+/// sentences are read as the browser reads a paste of them: see [`chunks`].
 pub fn tag_and_score(tagger: &Tagger, sentences: &[Sentence]) -> Result<(Vec<Vec<String>>, Report)> {
     let words: Vec<Vec<&str>> = sentences.iter().map(Sentence::words).collect();
-    let bytes = words.iter().map(|w| w.iter().map(|w| w.len() + 1).sum::<usize>());
-    let texts = medlight_ner::sentences::group(bytes, medlight_ner::sentences::CHUNK_BYTES);
-    let predicted = tagger.tag_texts(&words, &texts)?;
-    let gold: Vec<&Vec<String>> = sentences.iter().map(|s| &s.tags).collect();
-    let report = metrics::evaluate(&gold, &predicted);
+    let predicted = tagger.tag_texts(&words, &chunks(sentences))?;
+    let report = score(sentences, &predicted);
     Ok((predicted, report))
+}
+
+/// The texts a corpus is read as: consecutive sentences (words joined by spaces) in chunks of at
+/// most `CHUNK_BYTES`, as the browser reads a paste of them, each one text to the consistency rule.
+pub fn chunks(sentences: &[Sentence]) -> Vec<Range<usize>> {
+    let bytes = sentences.iter().map(|s| s.words.iter().map(|w| w.len() + 1).sum::<usize>());
+    medlight_ner::sentences::group(bytes, medlight_ner::sentences::CHUNK_BYTES)
+}
+
+/// Entity-level scores of `predicted` tags against the sentences' gold tags.
+pub fn score(sentences: &[Sentence], predicted: &[Vec<String>]) -> Report {
+    let gold: Vec<&Vec<String>> = sentences.iter().map(|s| &s.tags).collect();
+    metrics::evaluate(&gold, predicted)
+}
+
+/// Consecutive sentences joined into windows of at most `max_tokens` sub-tokens (special tokens not
+/// counted), so that a model trains and reads with its neighbours in view; a longer sentence stays
+/// alone. The words and tags are the corpus's, in its order.
+pub fn pack(sentences: &[Sentence], tokenizer: &Tokenizer, max_tokens: usize) -> Result<Vec<Sentence>> {
+    let mut windows = Vec::new();
+    let mut window = Sentence { words: Vec::new(), tags: Vec::new() };
+    let mut size = 0;
+    for sentence in sentences {
+        let tokens = align::encode_words(tokenizer, &sentence.words())?.ids.len();
+        if !window.words.is_empty() && size + tokens > max_tokens {
+            windows.push(std::mem::replace(&mut window, Sentence { words: Vec::new(), tags: Vec::new() }));
+            size = 0;
+        }
+        window.words.extend(sentence.words.iter().cloned());
+        window.tags.extend(sentence.tags.iter().cloned());
+        size += tokens;
+    }
+    if !window.words.is_empty() {
+        windows.push(window);
+    }
+    Ok(windows)
+}
+
+/// Writes sentences as IOB2 TSV, as [`read_iob2`] reads them.
+pub fn write_iob2(path: &Path, sentences: &[Sentence]) -> Result<()> {
+    let mut text = String::new();
+    for sentence in sentences {
+        for (word, tag) in sentence.words.iter().zip(&sentence.tags) {
+            text.push_str(&format!("{word}\t{tag}\n"));
+        }
+        text.push('\n');
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The entity types of a corpus, sorted, for a label set that does not depend on line order.
@@ -125,6 +171,31 @@ mod tests {
     fn an_unknown_tag_names_the_allowed_tags() {
         let err = parse("a\tO\nb\tChemical\n").unwrap_err().to_string();
         assert!(err.contains("x.tsv:2") && err.contains("`Chemical`") && err.contains("B-<type>"), "{err}");
+    }
+
+    #[test]
+    fn packing_joins_consecutive_sentences_up_to_the_budget_and_keeps_every_word() {
+        let tokenizer = medlight_ner::testing::tiny_tokenizer();
+        // "aspirin" is two sub-tokens: the sentences are 3, 2, 1 and 4 sub-tokens long.
+        let s = parse("aspirin\tB-Chemical\nnausea\tB-Disease\n\nacute\tB-Disease\npain\tI-Disease\n\n.\tO\n\n\
+                       the\tO\npatient\tO\nwith\tO\nhepatitis\tB-Disease\n")
+            .unwrap();
+        let packed = pack(&s, &tokenizer, 6).unwrap();
+        assert_eq!(packed.len(), 2);
+        assert_eq!(packed[0].words, ["aspirin", "nausea", "acute", "pain", "."]);
+        assert_eq!(packed[0].tags, ["B-Chemical", "B-Disease", "B-Disease", "I-Disease", "O"]);
+        assert_eq!(packed[1], s[3]);
+        // A sentence over the budget stays alone; nothing is cut.
+        let alone = pack(&s, &tokenizer, 2).unwrap();
+        assert_eq!(alone.iter().map(|w| w.words.len()).collect::<Vec<_>>(), [2, 2, 1, 4]);
+    }
+
+    #[test]
+    fn written_iob2_reads_back_the_same() {
+        let s = parse("aspirin\tB-Chemical\nnausea\tB-Disease\n\n.\tO\n").unwrap();
+        let path = std::env::temp_dir().join(format!("medlight-write-{}.tsv", std::process::id()));
+        write_iob2(&path, &s).unwrap();
+        assert_eq!(read_iob2(&path).unwrap(), s);
     }
 
     #[test]

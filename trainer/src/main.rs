@@ -12,7 +12,7 @@ use medlight_ner::decode::{char_offset, Decoding};
 use medlight_ner::{metrics, BertConfig};
 
 use trainer::model_dir::{self, Format};
-use trainer::{data, dequantize, export, soup, train};
+use trainer::{data, dequantize, ensemble, export, soup, train};
 
 /// Training allocates and frees tensors of a few MB all the time. With glibc's defaults, freed memory at
 /// the top of the heap goes back to the kernel and is faulted in again at the next allocation (brk trims,
@@ -59,6 +59,9 @@ enum Command {
     /// Write f32 weights back from a quantised model file (for a model whose model.safetensors is
     /// gone): a model directory to average with new runs or to score with `--format f32`
     Dequantize(DequantizeArgs),
+    /// Write a corpus's train and devel splits as windows of consecutive sentences, to train and read
+    /// a model with context (`train --data OUT`, `eval --data OUT/devel.tsv` or `--ensemble DIR@FILE`).
+    Pack(PackArgs),
 }
 
 #[derive(Args)]
@@ -238,18 +241,29 @@ struct TrainArgs {
 #[derive(Args, Clone)]
 struct LexiconRule {
     /// Keep a string that the train split tags as an entity in at least this share of its whole-word
-    /// occurrences
-    #[arg(long, default_value_t = 0.5)]
-    lexicon_min_share: f64,
-    /// Keep a string of at least this many characters, spaces excluded
-    #[arg(long, default_value_t = 4)]
-    lexicon_min_chars: usize,
+    /// occurrences [default: 0.5]
+    #[arg(long, value_name = "SHARE")]
+    lexicon_min_share: Option<f64>,
+    /// Keep a string of at least this many characters, spaces excluded [default: 4]
+    #[arg(long, value_name = "CHARS")]
+    lexicon_min_chars: Option<usize>,
 }
 
 impl LexiconRule {
     /// The lexicon of `file`'s first `max_sentences` sentences (all if `None`).
     fn learn(&self, file: &Path, max_sentences: Option<usize>) -> Result<export::LexiconEntries> {
-        export::learn_lexicon(file, max_sentences, self.lexicon_min_share, self.lexicon_min_chars)
+        let share = self.lexicon_min_share.unwrap_or(0.5);
+        let chars = self.lexicon_min_chars.unwrap_or(4);
+        export::learn_lexicon(file, max_sentences, share, chars)
+    }
+
+    /// An error when a rule was given that no lexicon will be learned with (`why`: the flags that say so).
+    fn unused(&self, why: &str) -> Result<()> {
+        let given = [("--lexicon-min-share", self.lexicon_min_share.is_some()), ("--lexicon-min-chars", self.lexicon_min_chars.is_some())];
+        match given.iter().find(|(_, given)| *given) {
+            Some((flag, _)) => bail!("{flag} has no effect {why}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -274,15 +288,42 @@ struct EvalArgs {
     /// How label distributions become tags
     #[arg(long, value_enum, default_value = "viterbi")]
     decoding: Decoding,
-    /// Decode with this `outside_bias` instead of the model config's
-    #[arg(long, allow_negative_numbers = true)]
-    outside_bias: Option<f32>,
+    /// Decode with this `outside_bias` instead of the model config's; several (`1.5,1.75,2`) score
+    /// each from one run of the model
+    #[arg(long, allow_negative_numbers = true, value_delimiter = ',', value_name = "BIAS")]
+    outside_bias: Vec<f32>,
     /// Tag each sentence on its own terms: no one-string-one-type rule across a chunk of text
     #[arg(long)]
     no_consistency: bool,
     /// Leave the model config's lexicon unused
     #[arg(long)]
     no_lexicon: bool,
+    /// Use a lexicon learned anew from this IOB2 file (a train split) instead of the model config's
+    #[arg(long, value_name = "TSV", conflicts_with = "no_lexicon")]
+    lexicon: Option<PathBuf>,
+    #[command(flatten)]
+    lexicon_rule: LexiconRule,
+    /// Average the label distributions of another model into the first's before decoding (repeatable;
+    /// an experiment, not what the browser runs). `DIR@FILE`: that model reads FILE instead, the same
+    /// words split otherwise (windows from `trainer pack`)
+    #[arg(long, value_name = "DIR[@FILE]")]
+    ensemble: Vec<ensemble::Reading>,
+}
+
+#[derive(Args)]
+struct PackArgs {
+    /// Directory holding train.tsv and devel.tsv (IOB2) [default: as `train` finds it]
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Output directory: train.tsv and devel.tsv, each sentence a window of consecutive sentences
+    #[arg(long)]
+    out: PathBuf,
+    /// Sub-tokens per window at most, `[CLS]` and `[SEP]` not counted (254 fills BERT's 256 positions)
+    #[arg(long, default_value_t = 254)]
+    max_tokens: usize,
+    /// The tokenizer that counts sub-tokens (the model's to be trained)
+    #[arg(long, default_value = "models/base/all-MiniLM-L6-v2/tokenizer.json")]
+    tokenizer: PathBuf,
 }
 
 #[derive(Args)]
@@ -318,6 +359,7 @@ fn main() -> Result<()> {
         Some(Command::Quantize(args)) => quantize(args),
         Some(Command::Average(args)) => average(args),
         Some(Command::Retune(args)) => retune(args),
+        Some(Command::Pack(args)) => pack(args),
         Some(Command::Dequantize(args)) => {
             dequantize::dequantize(&args.model, args.word_embeddings_from.as_deref(), &args.out)?;
             println!("wrote {}", args.out.display());
@@ -332,8 +374,10 @@ fn retune(args: RetuneArgs) -> Result<()> {
     }
     let lexicon = match (&args.lexicon, args.no_lexicon) {
         (Some(file), _) => Some(args.lexicon_rule.learn(file, None)?),
-        (None, true) => Some(export::LexiconEntries::new()),
-        (None, false) => None,
+        (None, no_lexicon) => {
+            args.lexicon_rule.unused("without --lexicon TSV (the file to learn the lexicon from)")?;
+            no_lexicon.then(export::LexiconEntries::new)
+        }
     };
     if args.outside_bias.is_none() && lexicon.is_none() {
         bail!("nothing to change: give --outside-bias, --lexicon or --no-lexicon");
@@ -401,6 +445,7 @@ fn train(args: TrainArgs) -> Result<()> {
     let data = data::resolve_data_dir(args.data)?;
     // Learned first, so that a bad setting fails before hours of training.
     let lexicon = if args.no_lexicon {
+        args.lexicon_rule.unused("with --no-lexicon")?;
         export::LexiconEntries::new()
     } else {
         args.lexicon_rule.learn(&data.join("train.tsv"), args.max_train_sentences)?
@@ -479,29 +524,79 @@ fn train(args: TrainArgs) -> Result<()> {
 }
 
 fn eval(args: EvalArgs) -> Result<()> {
-    let mut tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?
+    if let Some(bias) = args.outside_bias.iter().find(|b| !b.is_finite()) {
+        bail!("--outside-bias {bias} is not a finite number");
+    }
+    if args.write_predictions.is_some() && args.outside_bias.len() > 1 {
+        bail!("--write-predictions writes one decoding: give one --outside-bias");
+    }
+    let lexicon = match &args.lexicon {
+        Some(file) => Some(args.lexicon_rule.learn(file, None)?),
+        None => {
+            args.lexicon_rule.unused("without --lexicon TSV (the file to learn the lexicon from)")?;
+            None
+        }
+    };
+    let device = device(args.device)?;
+    let mut tagger = model_dir::load_tagger(&args.model, args.format, &device)?
         .with_decoding(args.decoding)
         .with_consistency(!args.no_consistency)
         .with_lexicon(!args.no_lexicon);
-    if let Some(bias) = args.outside_bias {
-        tagger = tagger.with_outside_bias(bias);
+    if let Some(entries) = &lexicon {
+        tagger = tagger.with_lexicon_entries(entries);
     }
     let sentences = data::read_iob2(&args.data)?;
-    let (predicted, report) = data::tag_and_score(&tagger, &sentences)?;
-    if let Some(path) = &args.write_predictions {
-        let mut tsv = String::new();
-        for (sentence, tags) in sentences.iter().zip(&predicted) {
-            for ((word, gold), tag) in sentence.words.iter().zip(&sentence.tags).zip(tags) {
-                tsv.push_str(&format!("{word}\t{gold}\t{tag}\n"));
-            }
-            tsv.push('\n');
+    let words: Vec<Vec<&str>> = sentences.iter().map(data::Sentence::words).collect();
+    // The model runs once; each bias is a decoding of the same distributions.
+    let mut readings = vec![tagger.word_distributions(&words)?];
+    for reading in &args.ensemble {
+        readings.push(ensemble::distributions(reading, tagger.label_set(), &sentences, args.format, &device)?);
+    }
+    let distributions = ensemble::mean(readings);
+    let texts = data::chunks(&sentences);
+    let biases = match args.outside_bias.as_slice() {
+        [] => vec![tagger.model().config.outside_bias],
+        given => given.to_vec(),
+    };
+    let mut reports = Vec::new();
+    for &bias in &biases {
+        tagger = tagger.with_outside_bias(bias);
+        let predicted = tagger.tag_distributions(&words, &distributions, &texts);
+        if let Some(path) = &args.write_predictions {
+            write_predictions(path, &sentences, &predicted)?;
         }
-        std::fs::write(path, tsv).with_context(|| format!("cannot write {}", path.display()))?;
+        reports.push(data::score(&sentences, &predicted));
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let json = match reports.as_slice() {
+            [report] => serde_json::to_value(report)?,
+            _ => biases.iter().zip(&reports).map(|(b, r)| serde_json::json!({ "outside_bias": b, "report": r })).collect(),
+        };
+        println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
+    for (bias, report) in biases.iter().zip(&reports) {
+        if biases.len() > 1 {
+            println!("outside_bias {bias}");
+        }
+        print_report(report);
+    }
+    Ok(())
+}
+
+/// `token<TAB>gold<TAB>predicted` a line, a blank line between sentences.
+fn write_predictions(path: &Path, sentences: &[data::Sentence], predicted: &[Vec<String>]) -> Result<()> {
+    let mut tsv = String::new();
+    for (sentence, tags) in sentences.iter().zip(predicted) {
+        for ((word, gold), tag) in sentence.words.iter().zip(&sentence.tags).zip(tags) {
+            tsv.push_str(&format!("{word}\t{gold}\t{tag}\n"));
+        }
+        tsv.push('\n');
+    }
+    std::fs::write(path, tsv).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn print_report(report: &metrics::Report) {
     println!("{:<10} {:>9} {:>9} {:>9} {:>9}", "type", "precision", "recall", "f1", "support");
     let row = |name: &str, s: &metrics::Scores| {
         println!(
@@ -516,6 +611,24 @@ fn eval(args: EvalArgs) -> Result<()> {
         row(kind, scores);
     }
     row("overall", &report.overall);
+}
+
+fn pack(args: PackArgs) -> Result<()> {
+    let data = data::resolve_data_dir(args.data)?;
+    if args.max_tokens == 0 {
+        bail!("--max-tokens must be at least 1");
+    }
+    let json = model_dir::read(&args.tokenizer)?;
+    let tokenizer = medlight_ner::align::load_tokenizer(&json)
+        .with_context(|| format!("{}: not a tokenizer.json", args.tokenizer.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    for split in ["train.tsv", "devel.tsv"] {
+        let sentences = data::read_iob2(&data.join(split))?;
+        let windows = data::pack(&sentences, &tokenizer, args.max_tokens)?;
+        data::write_iob2(&args.out.join(split), &windows)?;
+        println!("{split}: {} sentences in {} windows of at most {} sub-tokens", sentences.len(), windows.len(), args.max_tokens);
+    }
+    println!("wrote {}", args.out.display());
     Ok(())
 }
 

@@ -390,3 +390,32 @@ fn a_trained_model_as_the_base_is_scored_without_its_outside_bias_or_lexicon() {
     assert_eq!(outcome.config.outside_bias, 0.0, "the per-epoch devel scores use the model's config");
     assert!(outcome.config.lexicon.is_empty());
 }
+
+#[test]
+fn an_ensemble_of_a_model_with_itself_is_the_model_and_a_reading_by_window_covers_every_word() {
+    use trainer::data;
+    use trainer::ensemble::{self, Reading};
+    let (_, data_dir, out, _) = trained_and_exported("ensemble");
+    let tagger = load_tagger(&out, Format::F32, &Device::Cpu).unwrap();
+    let sentences = data::read_iob2(&data_dir.join("devel.tsv")).unwrap();
+    let words: Vec<Vec<&str>> = sentences.iter().map(|s| s.words()).collect();
+    let alone = tagger.word_distributions(&words).unwrap();
+    let read = |data: Option<PathBuf>| {
+        let reading = Reading { model: out.clone(), data };
+        ensemble::distributions(&reading, tagger.label_set(), &sentences, Format::F32, &Device::Cpu).unwrap()
+    };
+    let twice = ensemble::mean(vec![alone.clone(), read(None)]);
+    assert_eq!(twice, alone);
+    let texts = data::chunks(&sentences);
+    assert_eq!(tagger.tag_distributions(&words, &twice, &texts), tagger.tag_texts(&words, &texts).unwrap());
+
+    // The same words packed into windows: fewer sequences, every word still read, in context.
+    let windows = data::pack(&sentences, &medlight_ner::testing::tiny_tokenizer(), 16).unwrap();
+    assert!(windows.len() < sentences.len(), "{} windows", windows.len());
+    let file = out.join("windows.tsv");
+    data::write_iob2(&file, &windows).unwrap();
+    let by_window = read(Some(file));
+    let shape = |d: &medlight_ner::WordDistributions| d.iter().map(|s| s.iter().map(Option::is_some).collect::<Vec<_>>()).collect::<Vec<_>>();
+    assert_eq!(shape(&by_window), shape(&alone));
+    assert_ne!(by_window, alone, "a word read beside other sentences gets another distribution");
+}
