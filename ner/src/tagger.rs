@@ -106,7 +106,7 @@ impl Tagger {
     }
 
     /// Replaces the model config's lexicon by `entries` (type → names), e.g. one learned anew from a
-    /// train split with another rule (`trainer eval --lexicon-from`).
+    /// train split with another rule (`trainer eval --lexicon`).
     pub fn with_lexicon_entries(mut self, entries: &BTreeMap<String, Vec<String>>) -> Self {
         self.lexicon = Lexicon::new(entries);
         self
