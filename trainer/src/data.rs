@@ -65,10 +65,14 @@ pub fn parse_iob2(text: &str, path: &Path) -> Result<Vec<Sentence>> {
 /// Tags `sentences` with `tagger` and scores the tags against the sentences' gold tags. The
 /// sentences are read as the browser reads a paste of them: see [`chunks`].
 pub fn tag_and_score(tagger: &Tagger, sentences: &[Sentence]) -> Result<(Vec<Vec<String>>, Report)> {
-    let words: Vec<Vec<&str>> = sentences.iter().map(Sentence::words).collect();
-    let predicted = tagger.tag_texts(&words, &chunks(sentences))?;
+    let predicted = tagger.tag_texts(&words(sentences), &chunks(sentences))?;
     let report = score(sentences, &predicted);
     Ok((predicted, report))
+}
+
+/// Each sentence's words, as the tagger takes them.
+pub fn words(sentences: &[Sentence]) -> Vec<Vec<&str>> {
+    sentences.iter().map(Sentence::words).collect()
 }
 
 /// The texts a corpus is read as: consecutive sentences (words joined by spaces) in chunks of at

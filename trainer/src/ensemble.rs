@@ -54,17 +54,13 @@ pub fn distributions(
         );
     }
     match &reading.data {
-        None => Ok(tagger.word_distributions(&words(sentences))?),
+        None => Ok(tagger.word_distributions(&data::words(sentences))?),
         Some(file) => {
             let split = data::read_iob2(file)?;
-            let read = tagger.word_distributions(&words(&split))?;
+            let read = tagger.word_distributions(&data::words(&split))?;
             relay(read, &split, file, sentences)
         }
     }
-}
-
-fn words(sentences: &[Sentence]) -> Vec<Vec<&str>> {
-    sentences.iter().map(Sentence::words).collect()
 }
 
 /// Distributions of `from`'s words (read from `file`) laid over `onto`'s sentences: the same words in

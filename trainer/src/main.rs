@@ -257,6 +257,18 @@ impl LexiconRule {
         export::learn_lexicon(file, max_sentences, share, chars)
     }
 
+    /// The lexicon of `file` when one is given (`--lexicon TSV`); without it, `None`, and a rule given
+    /// anyway is an error.
+    fn learn_if_given(&self, file: Option<&Path>) -> Result<Option<export::LexiconEntries>> {
+        match file {
+            Some(file) => Ok(Some(self.learn(file, None)?)),
+            None => {
+                self.unused("without --lexicon TSV (the file to learn the lexicon from)")?;
+                Ok(None)
+            }
+        }
+    }
+
     /// An error when a rule was given that no lexicon will be learned with (`why`: the flags that say so).
     fn unused(&self, why: &str) -> Result<()> {
         let given = [("--lexicon-min-share", self.lexicon_min_share.is_some()), ("--lexicon-min-chars", self.lexicon_min_chars.is_some())];
@@ -372,13 +384,9 @@ fn retune(args: RetuneArgs) -> Result<()> {
     if let Some(bias) = args.outside_bias.filter(|b| !b.is_finite()) {
         bail!("--outside-bias {bias} is not a finite number");
     }
-    let lexicon = match (&args.lexicon, args.no_lexicon) {
-        (Some(file), _) => Some(args.lexicon_rule.learn(file, None)?),
-        (None, no_lexicon) => {
-            args.lexicon_rule.unused("without --lexicon TSV (the file to learn the lexicon from)")?;
-            no_lexicon.then(export::LexiconEntries::new)
-        }
-    };
+    // `--lexicon` and `--no-lexicon` conflict (clap), so at most one of the two applies.
+    let lexicon = args.lexicon_rule.learn_if_given(args.lexicon.as_deref())?;
+    let lexicon = lexicon.or_else(|| args.no_lexicon.then(export::LexiconEntries::new));
     if args.outside_bias.is_none() && lexicon.is_none() {
         bail!("nothing to change: give --outside-bias, --lexicon or --no-lexicon");
     }
@@ -530,13 +538,7 @@ fn eval(args: EvalArgs) -> Result<()> {
     if args.write_predictions.is_some() && args.outside_bias.len() > 1 {
         bail!("--write-predictions writes one decoding: give one --outside-bias");
     }
-    let lexicon = match &args.lexicon {
-        Some(file) => Some(args.lexicon_rule.learn(file, None)?),
-        None => {
-            args.lexicon_rule.unused("without --lexicon TSV (the file to learn the lexicon from)")?;
-            None
-        }
-    };
+    let lexicon = args.lexicon_rule.learn_if_given(args.lexicon.as_deref())?;
     let device = device(args.device)?;
     let mut tagger = model_dir::load_tagger(&args.model, args.format, &device)?
         .with_decoding(args.decoding)
@@ -546,7 +548,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         tagger = tagger.with_lexicon_entries(entries);
     }
     let sentences = data::read_iob2(&args.data)?;
-    let words: Vec<Vec<&str>> = sentences.iter().map(data::Sentence::words).collect();
+    let words = data::words(&sentences);
     // The model runs once; each bias is a decoding of the same distributions.
     let mut readings = vec![tagger.word_distributions(&words)?];
     for reading in &args.ensemble {

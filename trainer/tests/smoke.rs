@@ -398,7 +398,7 @@ fn an_ensemble_of_a_model_with_itself_is_the_model_and_a_reading_by_window_cover
     let (_, data_dir, out, _) = trained_and_exported("ensemble");
     let tagger = load_tagger(&out, Format::F32, &Device::Cpu).unwrap();
     let sentences = data::read_iob2(&data_dir.join("devel.tsv")).unwrap();
-    let words: Vec<Vec<&str>> = sentences.iter().map(|s| s.words()).collect();
+    let words = data::words(&sentences);
     let alone = tagger.word_distributions(&words).unwrap();
     let read = |data: Option<PathBuf>| {
         let reading = Reading { model: out.clone(), data };
