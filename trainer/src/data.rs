@@ -1,4 +1,5 @@
-//! IOB2 TSV corpora: `token<TAB>tag` a line, a blank line between sentences.
+//! IOB2 TSV corpora: `token<TAB>tag` a line, a blank line between sentences. A third column, where a
+//! file has one on every line, is a teacher's label distribution for the word (soft targets).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -6,14 +7,21 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use medlight_ner::labels::Tag;
 use medlight_ner::metrics::{self, Report};
-use medlight_ner::{align, Tagger};
+use medlight_ner::{align, Tagger, WordDistributions};
 use tokenizers::Tokenizer;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sentence {
     pub words: Vec<String>,
     pub tags: Vec<String>,
+    /// One distribution per word where the file has a third column, else empty.
+    pub soft: Vec<Soft>,
 }
+
+/// A word's label distribution, `O=0.97,B-Disease=0.02,…` in the third column (what `trainer eval
+/// --write-distributions` writes): a teacher's, for a student to learn instead of the tag. Labels
+/// left out have probability 0.
+pub type Soft = Vec<(String, f32)>;
 
 impl Sentence {
     pub fn words(&self) -> Vec<&str> {
@@ -33,20 +41,28 @@ pub fn read_iob2(path: &Path) -> Result<Vec<Sentence>> {
 
 pub fn parse_iob2(text: &str, path: &Path) -> Result<Vec<Sentence>> {
     let mut sentences = Vec::new();
-    let mut current = Sentence { words: Vec::new(), tags: Vec::new() };
+    let mut current = Sentence::default();
+    // Whether the file's first line had a third column: then every line must.
+    let mut soft_file = None;
     for (index, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
             if !current.words.is_empty() {
-                sentences.push(std::mem::replace(&mut current, Sentence { words: Vec::new(), tags: Vec::new() }));
+                sentences.push(std::mem::take(&mut current));
             }
             continue;
         }
         let at = || format!("{}:{}", path.display(), index + 1);
         let mut fields = line.split('\t');
-        let (Some(word), Some(tag), None) = (fields.next(), fields.next(), fields.next()) else {
-            bail!("{}: expected `token<TAB>tag`, found {:?}", at(), line);
+        let (Some(word), Some(tag), soft, None) = (fields.next(), fields.next(), fields.next(), fields.next()) else {
+            bail!("{}: expected `token<TAB>tag` (or `token<TAB>tag<TAB>distribution`), found {:?}", at(), line);
         };
+        match (*soft_file.get_or_insert(soft.is_some()), soft) {
+            (true, Some(soft)) => current.soft.push(parse_soft(soft).with_context(at)?),
+            (false, None) => {}
+            (true, None) => bail!("{}: no third column (distribution), where the file's first line has one", at()),
+            (false, Some(_)) => bail!("{}: a third column, where the file's first line has none", at()),
+        }
         if word.is_empty() {
             bail!("{}: empty token", at());
         }
@@ -60,6 +76,34 @@ pub fn parse_iob2(text: &str, path: &Path) -> Result<Vec<Sentence>> {
         sentences.push(current);
     }
     Ok(sentences)
+}
+
+/// `O=0.97,B-Disease=0.02,…`: probabilities in [0, 1] summing to 1 (to within 0.01).
+fn parse_soft(text: &str) -> Result<Soft> {
+    let mut soft = Soft::new();
+    for pair in text.split(',') {
+        let Some((label, p)) = pair.split_once('=') else {
+            bail!("distribution entry `{pair}` is not `label=probability`");
+        };
+        let p: f32 = p.parse().map_err(|_| anyhow::anyhow!("probability `{p}` of `{label}` is not a number"))?;
+        if !(0.0..=1.0).contains(&p) {
+            bail!("probability {p} of `{label}` is outside [0, 1]");
+        }
+        if Tag::parse(label).is_none() {
+            bail!("label `{label}` is not IOB2 (allowed: O, B-<type>, I-<type>)");
+        }
+        soft.push((label.to_string(), p));
+    }
+    let total: f32 = soft.iter().map(|(_, p)| p).sum();
+    if (total - 1.0).abs() > 0.01 {
+        bail!("the distribution sums to {total}, not 1");
+    }
+    Ok(soft)
+}
+
+/// A distribution as the third column writes it ([`parse_soft`] reads it back).
+pub fn format_soft(soft: &[(String, f32)]) -> String {
+    soft.iter().map(|(label, p)| format!("{label}={p}")).collect::<Vec<_>>().join(",")
 }
 
 /// Tags `sentences` with `tagger` and scores the tags against the sentences' gold tags. The
@@ -93,16 +137,17 @@ pub fn score(sentences: &[Sentence], predicted: &[Vec<String>]) -> Report {
 /// alone. The words and tags are the corpus's, in its order.
 pub fn pack(sentences: &[Sentence], tokenizer: &Tokenizer, max_tokens: usize) -> Result<Vec<Sentence>> {
     let mut windows = Vec::new();
-    let mut window = Sentence { words: Vec::new(), tags: Vec::new() };
+    let mut window = Sentence::default();
     let mut size = 0;
     for sentence in sentences {
         let tokens = align::encode_words(tokenizer, &sentence.words())?.ids.len();
         if !window.words.is_empty() && size + tokens > max_tokens {
-            windows.push(std::mem::replace(&mut window, Sentence { words: Vec::new(), tags: Vec::new() }));
+            windows.push(std::mem::take(&mut window));
             size = 0;
         }
         window.words.extend(sentence.words.iter().cloned());
         window.tags.extend(sentence.tags.iter().cloned());
+        window.soft.extend(sentence.soft.iter().cloned());
         size += tokens;
     }
     if !window.words.is_empty() {
@@ -111,12 +156,39 @@ pub fn pack(sentences: &[Sentence], tokenizer: &Tokenizer, max_tokens: usize) ->
     Ok(windows)
 }
 
+/// The sentences' words with a teacher's tags and distributions (a word without sub-tokens has no
+/// distribution of its own: its tag's, certain).
+pub fn taught(
+    sentences: &[Sentence],
+    predicted: &[Vec<String>],
+    distributions: &WordDistributions,
+    labels: &[String],
+) -> Vec<Sentence> {
+    let soft_of = |row: &Option<Vec<f32>>, tag: &str| match row {
+        Some(row) => labels.iter().cloned().zip(row.iter().copied()).collect(),
+        None => vec![(tag.to_string(), 1.0)],
+    };
+    sentences
+        .iter()
+        .zip(predicted)
+        .zip(distributions)
+        .map(|((sentence, tags), rows)| Sentence {
+            words: sentence.words.clone(),
+            tags: tags.clone(),
+            soft: rows.iter().zip(tags).map(|(row, tag)| soft_of(row, tag)).collect(),
+        })
+        .collect()
+}
+
 /// Writes sentences as IOB2 TSV, as [`read_iob2`] reads them.
 pub fn write_iob2(path: &Path, sentences: &[Sentence]) -> Result<()> {
     let mut text = String::new();
     for sentence in sentences {
-        for (word, tag) in sentence.words.iter().zip(&sentence.tags) {
-            text.push_str(&format!("{word}\t{tag}\n"));
+        for (i, (word, tag)) in sentence.words.iter().zip(&sentence.tags).enumerate() {
+            match sentence.soft.get(i) {
+                Some(soft) => text.push_str(&format!("{word}\t{tag}\t{}\n", format_soft(soft))),
+                None => text.push_str(&format!("{word}\t{tag}\n")),
+            }
         }
         text.push('\n');
     }
@@ -200,6 +272,30 @@ mod tests {
         let path = std::env::temp_dir().join(format!("medlight-write-{}.tsv", std::process::id()));
         write_iob2(&path, &s).unwrap();
         assert_eq!(read_iob2(&path).unwrap(), s);
+    }
+
+    #[test]
+    fn a_third_column_is_a_distribution_per_word_and_reads_back_the_same() {
+        let s = parse("aspirin\tB-Chemical\tO=0.25,B-Chemical=0.75\n\n.\tO\tO=1\n").unwrap();
+        assert_eq!(s[0].soft, [vec![("O".to_string(), 0.25), ("B-Chemical".to_string(), 0.75)]]);
+        let path = std::env::temp_dir().join(format!("medlight-soft-{}.tsv", std::process::id()));
+        write_iob2(&path, &s).unwrap();
+        assert_eq!(read_iob2(&path).unwrap(), s);
+    }
+
+    #[test]
+    fn a_bad_distribution_names_file_line_and_problem() {
+        let err = |text| format!("{:#}", parse(text).unwrap_err());
+        let e = err("a\tO\tO=1\nb\tO\n");
+        assert!(e.contains("x.tsv:2") && e.contains("no third column"), "{e}");
+        let e = err("a\tO\nb\tO\tO=1\n");
+        assert!(e.contains("x.tsv:2") && e.contains("has none"), "{e}");
+        let e = err("a\tO\tO=0.5,B-Disease=0.2\n");
+        assert!(e.contains("x.tsv:1") && e.contains("sums to 0.7"), "{e}");
+        let e = err("a\tO\tO=1,Disease=0\n");
+        assert!(e.contains("x.tsv:1") && e.contains("`Disease`"), "{e}");
+        let e = err("a\tO\tO=x\n");
+        assert!(e.contains("x.tsv:1") && e.contains("`x`"), "{e}");
     }
 
     #[test]

@@ -106,7 +106,7 @@ mod tests {
     use super::*;
 
     fn sentence(words: &[&str]) -> Sentence {
-        Sentence { words: words.iter().map(|w| w.to_string()).collect(), tags: vec!["O".into(); words.len()] }
+        Sentence { words: words.iter().map(|w| w.to_string()).collect(), tags: vec!["O".into(); words.len()], ..Default::default() }
     }
 
     #[test]

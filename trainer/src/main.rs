@@ -293,6 +293,11 @@ struct EvalArgs {
     /// Also write the predicted tags as IOB2 TSV (`token<TAB>gold<TAB>predicted`)
     #[arg(long)]
     write_predictions: Option<PathBuf>,
+    /// Also write a corpus for a student: `token<TAB>predicted<TAB>distribution`, the label
+    /// distribution (of the ensemble's mean, with `--ensemble`) before decoding; `train --extra-data`
+    /// learns the distributions (soft targets)
+    #[arg(long, value_name = "TSV")]
+    write_distributions: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "auto")]
     format: Format,
     #[arg(long, value_enum, default_value = "auto")]
@@ -535,8 +540,8 @@ fn eval(args: EvalArgs) -> Result<()> {
     if let Some(bias) = args.outside_bias.iter().find(|b| !b.is_finite()) {
         bail!("--outside-bias {bias} is not a finite number");
     }
-    if args.write_predictions.is_some() && args.outside_bias.len() > 1 {
-        bail!("--write-predictions writes one decoding: give one --outside-bias");
+    if (args.write_predictions.is_some() || args.write_distributions.is_some()) && args.outside_bias.len() > 1 {
+        bail!("--write-predictions and --write-distributions write one decoding: give one --outside-bias");
     }
     let lexicon = args.lexicon_rule.learn_if_given(args.lexicon.as_deref())?;
     let device = device(args.device)?;
@@ -566,6 +571,9 @@ fn eval(args: EvalArgs) -> Result<()> {
         let predicted = tagger.tag_distributions(&words, &distributions, &texts);
         if let Some(path) = &args.write_predictions {
             write_predictions(path, &sentences, &predicted)?;
+        }
+        if let Some(path) = &args.write_distributions {
+            data::write_iob2(path, &data::taught(&sentences, &predicted, &distributions, tagger.label_set().tags()))?;
         }
         reports.push(data::score(&sentences, &predicted));
     }

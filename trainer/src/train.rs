@@ -197,19 +197,32 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         if let Some(n) = settings.max_train_sentences {
             sentences.truncate(n);
         }
-        let unannotated = unannotated_tags(&labels, &data::entity_types(&sentences), &path)?;
+        // A teacher's distributions cover every label, so such a corpus is read as fully annotated.
+        let soft = sentences.iter().any(|s| !s.soft.is_empty());
+        let unannotated =
+            if soft { Vec::new() } else { unannotated_tags(&labels, &data::entity_types(&sentences), &path)? };
         let extra = batches::encode(&sentences, &tokenizer, &labels, special, window, &unannotated)?;
         eprintln!(
-            "joint training with {} ({} sentences; its O may be {})",
+            "joint training with {} ({} sentences; {})",
             path.display(),
             sentences.len(),
-            if unannotated.is_empty() {
-                "only O".to_string()
-            } else {
-                unannotated.iter().map(|&id| labels.tag(id as usize)).collect::<Vec<_>>().join(", ")
+            match (soft, unannotated.is_empty()) {
+                (true, _) => "the teacher's distributions in its third column are the targets".to_string(),
+                (false, true) => "its O may be only O".to_string(),
+                (false, false) => format!(
+                    "its O may be {}",
+                    unannotated.iter().map(|&id| labels.tag(id as usize)).collect::<Vec<_>>().join(", ")
+                ),
             }
         );
         examples.extend(extra);
+    }
+    let has = |f: fn(&Example) -> bool| examples.iter().any(f);
+    if has(|e| !e.soft.is_empty()) && has(|e| !e.outside_may_be.is_empty()) {
+        bail!(
+            "--extra-data: a corpus with soft targets (a third column) and a partially annotated corpus cannot \
+             train together (the loss takes one or the other); train them in separate runs"
+        );
     }
 
     let varmap = VarMap::new();
@@ -436,14 +449,16 @@ fn unannotated_tags(labels: &LabelSet, extra_types: &[String], path: &Path) -> R
 
 /// Cross-entropy over labelled positions, optionally with label smoothing. Where a batch holds
 /// partially annotated examples, each position's loss is −log of the probability summed over the
-/// labels its gold tag allows (a corpus's `O` may be a type it does not annotate).
+/// labels its gold tag allows (a corpus's `O` may be a type it does not annotate). Where it holds
+/// soft targets, each position's loss is the cross-entropy against its target distribution.
 fn loss(logits: &Tensor, batch: &Batch, smoothing: f64) -> Result<Tensor> {
     let n_labels = logits.dim(D::Minus1)?;
     let flat = logits.reshape(((), n_labels))?.index_select(&batch.positions, 0)?;
     let log_probs = candle_nn::ops::log_softmax(&flat, D::Minus1)?;
-    let nll = match &batch.allowed {
-        None => candle_nn::loss::nll(&log_probs, &batch.targets)?,
-        Some(allowed) => (&log_probs + allowed)?.log_sum_exp(D::Minus1)?.mean_all()?.neg()?,
+    let nll = match (&batch.allowed, &batch.soft) {
+        (_, Some(soft)) => (&log_probs * soft)?.sum(D::Minus1)?.mean_all()?.neg()?,
+        (Some(allowed), None) => (&log_probs + allowed)?.log_sum_exp(D::Minus1)?.mean_all()?.neg()?,
+        (None, None) => candle_nn::loss::nll(&log_probs, &batch.targets)?,
     };
     if smoothing <= 0.0 {
         return Ok(nll);
@@ -508,6 +523,7 @@ mod tests {
             ids: vec![101, 7, 8, 102],
             labels: vec![batches::IGNORE, tags[0], tags[1], batches::IGNORE],
             outside_may_be: outside_may_be.to_vec(),
+            soft: Vec::new(),
         }
     }
 
@@ -586,5 +602,57 @@ mod tests {
         let a = loss(&x, &batch, 0.0).unwrap().to_scalar::<f32>().unwrap();
         let b = loss(&x, &forced, 0.0).unwrap().to_scalar::<f32>().unwrap();
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+
+    #[test]
+    fn soft_targets_are_learned_as_distributions_and_one_hot_rows_stand_for_tags() {
+        let (o, b_dis) = (0usize, 3usize);
+        let tagged = example([o as i64, b_dis as i64], &[]);
+        let mut taught = example([o as i64, b_dis as i64], &[]);
+        let mut unsure = vec![0.0; 5];
+        (unsure[o], unsure[b_dis]) = (0.5, 0.5);
+        taught.soft = vec![one_hot(o), unsure.clone()];
+        let batch = Batch::new(&[&tagged, &taught], 0, &labels(), &Device::Cpu).unwrap();
+        let rows = batch.soft.as_ref().unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(rows, [one_hot(o), one_hot(b_dis), one_hot(o), unsure]);
+        // One-hot rows give plain cross-entropy: the same loss as the tags alone.
+        let x = Tensor::from_vec((0..40).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(), (2, 4, 5), &Device::Cpu)
+            .unwrap();
+        let plain = Batch::new(&[&tagged, &tagged], 0, &labels(), &Device::Cpu).unwrap();
+        let rows = [one_hot(o), one_hot(b_dis)].concat().repeat(2);
+        let as_soft = Batch {
+            soft: Some(Tensor::from_vec(rows, (4, 5), &Device::Cpu).unwrap()),
+            ..Batch::new(&[&tagged, &tagged], 0, &labels(), &Device::Cpu).unwrap()
+        };
+        let (a, b) = (loss(&x, &plain, 0.0).unwrap(), loss(&x, &as_soft, 0.0).unwrap());
+        assert!((a.to_scalar::<f32>().unwrap() - b.to_scalar::<f32>().unwrap()).abs() < 1e-5);
+        // A word the teacher splits evenly between O and Disease costs least where the student does too.
+        let even = soft_loss_of(&taught, [0.0, 0.0]);
+        assert!(even < soft_loss_of(&taught, [4.0, 0.0]) && even < soft_loss_of(&taught, [0.0, 4.0]), "{even}");
+    }
+
+    #[test]
+    fn soft_targets_and_a_partially_annotated_corpus_in_one_batch_are_an_error() {
+        let mut taught = example([0, 3], &[]);
+        taught.soft = vec![one_hot(0), one_hot(3)];
+        let partial = example([0, 3], &[1, 2]);
+        let err = Batch::new(&[&taught, &partial], 0, &labels(), &Device::Cpu).err().unwrap().to_string();
+        assert!(err.contains("soft targets") && err.contains("partially annotated"), "{err}");
+    }
+
+    fn one_hot(label: usize) -> Vec<f32> {
+        let mut row = vec![0.0; 5];
+        row[label] = 1.0;
+        row
+    }
+
+    /// The loss of `e` alone when the second word's logits favour O by `o` and B-Disease by `dis`.
+    fn soft_loss_of(e: &Example, [o, dis]: [f32; 2]) -> f32 {
+        let mut values = vec![0f32; 4 * 5];
+        values[5] = 8.0;
+        (values[10], values[13]) = (o, dis);
+        let x = Tensor::from_vec(values, (1, 4, 5), &Device::Cpu).unwrap();
+        let batch = Batch::new(&[e], 0, &labels(), &Device::Cpu).unwrap();
+        loss(&x, &batch, 0.0).unwrap().to_scalar::<f32>().unwrap()
     }
 }

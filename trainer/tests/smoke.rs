@@ -419,3 +419,45 @@ fn an_ensemble_of_a_model_with_itself_is_the_model_and_a_reading_by_window_cover
     assert_eq!(shape(&by_window), shape(&alone));
     assert_ne!(by_window, alone, "a word read beside other sentences gets another distribution");
 }
+
+#[test]
+fn a_teachers_distributions_are_written_read_back_and_learned_as_soft_targets() {
+    use trainer::data;
+    let (base, data_dir, out, _) = trained_and_exported("soft");
+    let teacher = load_tagger(&out, Format::F32, &Device::Cpu).unwrap();
+    let sentences = data::read_iob2(&data_dir.join("devel.tsv")).unwrap();
+    let words = data::words(&sentences);
+    let distributions = teacher.word_distributions(&words).unwrap();
+    let predicted = teacher.tag_distributions(&words, &distributions, &data::chunks(&sentences));
+    let taught = data::taught(&sentences, &predicted, &distributions, teacher.label_set().tags());
+    let corpus = out.parent().unwrap().join("taught");
+    std::fs::create_dir_all(&corpus).unwrap();
+    data::write_iob2(&corpus.join("train.tsv"), &taught).unwrap();
+
+    let read = data::read_iob2(&corpus.join("train.tsv")).unwrap();
+    assert_eq!(read, taught, "the third column reads back exactly");
+    for (sentence, (tags, rows)) in read.iter().zip(predicted.iter().zip(&distributions)) {
+        assert_eq!(&sentence.tags, tags);
+        for (soft, row) in sentence.soft.iter().zip(rows) {
+            let labels: Vec<&str> = soft.iter().map(|(l, _)| l.as_str()).collect();
+            assert_eq!(labels, teacher.label_set().tags());
+            assert_eq!(soft.iter().map(|(_, p)| *p).collect::<Vec<_>>(), *row.as_ref().unwrap());
+        }
+    }
+
+    // A student learns the gold corpus and the teacher's distributions together; its loss falls.
+    let student = out.parent().unwrap().join("student");
+    let with_soft = Settings { extra_data: vec![corpus.clone()], ..settings(&base, &data_dir, 8) };
+    let outcome = train::run(with_soft, &student, &Device::Cpu, Control::default()).unwrap();
+    let history = &outcome.state.history;
+    let (first, last) = (history[0].train_loss, history.last().unwrap().train_loss);
+    assert!(last.is_finite() && last < first, "loss {first} → {last}");
+
+    // Soft targets beside a partially annotated corpus are refused before training.
+    let partial = out.parent().unwrap().join("diseases");
+    std::fs::create_dir_all(&partial).unwrap();
+    std::fs::write(partial.join("train.tsv"), "acute\tB-Disease\nhepatitis\tI-Disease\n.\tO\n").unwrap();
+    let both = Settings { extra_data: vec![corpus, partial], ..settings(&base, &data_dir, 1) };
+    let err = train::run(both, &out.parent().unwrap().join("both"), &Device::Cpu, Control::default()).err().unwrap();
+    assert!(format!("{err:#}").contains("soft targets"), "{err:#}");
+}
