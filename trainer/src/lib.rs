@@ -10,5 +10,6 @@ pub mod gpu;
 pub mod model_dir;
 pub mod optim;
 pub mod plot;
+pub mod pretrain;
 pub mod soup;
 pub mod train;

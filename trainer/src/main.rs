@@ -62,6 +62,9 @@ enum Command {
     /// Write a corpus's train and devel splits as windows of consecutive sentences, to train and read
     /// a model with context (`train --data OUT`, `eval --data OUT/devel.tsv` or `--ensemble DIR@FILE`).
     Pack(PackArgs),
+    /// Task-adaptive pretraining: train the base encoder's masked-language-model objective on
+    /// unlabelled in-domain text, writing a base directory for `train --base OUT`.
+    Pretrain(PretrainArgs),
 }
 
 #[derive(Args)]
@@ -344,6 +347,51 @@ struct PackArgs {
 }
 
 #[derive(Args)]
+struct PretrainArgs {
+    /// Base BERT directory: config.json, tokenizer.json, model.safetensors
+    #[arg(long, default_value = "models/base/all-MiniLM-L6-v2")]
+    base: PathBuf,
+    /// IOB2 files whose words are the text to learn from (tags unread); repeatable
+    #[arg(long, required = true, value_name = "TSV")]
+    text: Vec<PathBuf>,
+    /// IOB2 file whose masked-LM loss is reported before training and after each epoch
+    #[arg(long, value_name = "TSV")]
+    held_out: Option<PathBuf>,
+    /// Output directory: a base directory (with the MLM head) and `pretrain.json`
+    #[arg(long, default_value = "runs/tapt")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    /// Sequences per batch
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// Peak learning rate
+    #[arg(long, default_value_t = 5e-5)]
+    lr: f64,
+    /// Fraction of steps spent warming up the learning rate
+    #[arg(long, default_value_t = 0.06)]
+    warmup: f64,
+    #[arg(long, default_value_t = 0.01)]
+    weight_decay: f64,
+    /// Clip gradients to this global norm (0: off)
+    #[arg(long, default_value_t = 1.0)]
+    clip: f64,
+    /// Share of sub-tokens to predict
+    #[arg(long, default_value_t = 0.15)]
+    mask_prob: f64,
+    /// Sub-tokens per sequence at most (consecutive sentences joined up to it)
+    #[arg(long, default_value_t = 126)]
+    max_tokens: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceChoice,
+    /// Continue from `<out>/checkpoint/`
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Args)]
 struct PredictArgs {
     /// Model directory (model.safetensors + config.json, or a *.gguf) with tokenizer.json
     #[arg(long)]
@@ -377,6 +425,7 @@ fn main() -> Result<()> {
         Some(Command::Average(args)) => average(args),
         Some(Command::Retune(args)) => retune(args),
         Some(Command::Pack(args)) => pack(args),
+        Some(Command::Pretrain(args)) => pretrain(args),
         Some(Command::Dequantize(args)) => {
             dequantize::dequantize(&args.model, args.word_embeddings_from.as_deref(), &args.out)?;
             println!("wrote {}", args.out.display());
@@ -621,6 +670,42 @@ fn print_report(report: &metrics::Report) {
         row(kind, scores);
     }
     row("overall", &report.overall);
+}
+
+fn pretrain(args: PretrainArgs) -> Result<()> {
+    if !(args.mask_prob > 0.0 && args.mask_prob < 1.0) {
+        bail!("--mask-prob {} must lie strictly between 0 and 1", args.mask_prob);
+    }
+    if args.epochs == 0 || args.batch_size == 0 || args.max_tokens == 0 {
+        bail!("--epochs, --batch-size and --max-tokens must be at least 1");
+    }
+    let settings = trainer::pretrain::Settings {
+        base: args.base,
+        text: args.text,
+        held_out: args.held_out,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        warmup: args.warmup,
+        weight_decay: args.weight_decay,
+        clip: args.clip,
+        mask_prob: args.mask_prob,
+        max_tokens: args.max_tokens,
+        seed: args.seed,
+    };
+    let control = train::Control { resume: args.resume, stop_after_epoch: None };
+    let state = trainer::pretrain::run(settings, &args.out, &device(args.device)?, control)?;
+    let last = state.history.last().expect("at least one epoch");
+    println!(
+        "wrote {}: masked-LM loss {:.4}{}",
+        args.out.display(),
+        last.train_loss,
+        match (state.held_out_before, last.held_out_loss) {
+            (Some(a), Some(b)) => format!(", held out {a:.4} → {b:.4}"),
+            _ => String::new(),
+        }
+    );
+    Ok(())
 }
 
 fn pack(args: PackArgs) -> Result<()> {

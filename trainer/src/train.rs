@@ -483,7 +483,7 @@ fn progress_bar(len: u64, epoch: usize, epochs: usize) -> ProgressBar {
 }
 
 /// Writes through a temporary file and renames, so a kill mid-write never leaves a torn file.
-fn save_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+pub(crate) fn save_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let tmp = path.with_extension("tmp");
     write(&tmp)?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))

@@ -461,3 +461,56 @@ fn a_teachers_distributions_are_written_read_back_and_learned_as_soft_targets() 
     let err = train::run(both, &out.parent().unwrap().join("both"), &Device::Cpu, Control::default()).err().unwrap();
     assert!(format!("{err:#}").contains("soft targets"), "{err:#}");
 }
+
+#[test]
+fn pretraining_lowers_the_held_out_masked_lm_loss_resumes_exactly_and_gives_a_base_to_fine_tune() {
+    use trainer::pretrain;
+    let (base, data) = fixtures("pretrain");
+    let (varmap, _) = medlight_ner::testing::tiny_classifier(11).unwrap();
+    varmap.save(base.join("model.safetensors")).unwrap();
+    let root = base.parent().unwrap().to_path_buf();
+    let settings = pretrain::Settings {
+        base: base.clone(),
+        text: vec![data.join("train.tsv")],
+        held_out: Some(data.join("devel.tsv")),
+        epochs: 8,
+        batch_size: 2,
+        lr: 1e-2,
+        warmup: 0.1,
+        weight_decay: 0.01,
+        clip: 1.0,
+        mask_prob: 0.3,
+        max_tokens: 12,
+        seed: 5,
+    };
+    let whole = pretrain::run(settings.clone(), &root.join("tapt"), &Device::Cpu, Control::default()).unwrap();
+    let (before, after) = (whole.held_out_before.unwrap(), whole.history.last().unwrap().held_out_loss.unwrap());
+    // (Slow on the tiny model: the tied, frozen word table is random and small.)
+    assert!(after < before - 0.03, "held-out masked-LM loss {before} → {after}");
+    for file in ["model.safetensors", "config.json", "tokenizer.json", "pretrain.json"] {
+        assert!(root.join("tapt").join(file).is_file(), "{file} missing");
+    }
+
+    // Interrupted after epoch 2 and resumed: the same losses as the run without a break.
+    let out = root.join("tapt-resumed");
+    let stop = Control { resume: false, stop_after_epoch: Some(2) };
+    pretrain::run(settings.clone(), &out, &Device::Cpu, stop).unwrap();
+    let again = pretrain::run(settings.clone(), &out, &Device::Cpu, Control::default());
+    assert!(again.err().unwrap().to_string().contains("--resume"), "a checkpoint is not overwritten");
+    let resumed = pretrain::run(settings, &out, &Device::Cpu, Control { resume: true, stop_after_epoch: None }).unwrap();
+    // (The epochs before the break come back from state.json: equal to JSON's float precision.)
+    let losses = |s: &pretrain::State| s.history.iter().flat_map(|e| [e.train_loss, e.held_out_loss.unwrap()]).collect::<Vec<_>>();
+    let (a, b) = (losses(&resumed), losses(&whole));
+    assert_eq!(a.len(), b.len());
+    assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-12), "{a:?} vs {b:?}");
+
+    // The output is a base the tagger's training loads (the encoder's tensors; the head is left out).
+    let mut fine_tune = settings_for(&root.join("tapt"), &data);
+    fine_tune.epochs = 1;
+    let outcome = train::run(fine_tune, &root.join("tagger"), &Device::Cpu, Control::default()).unwrap();
+    assert!(outcome.state.history[0].train_loss.is_finite());
+}
+
+fn settings_for(base: &Path, data: &Path) -> Settings {
+    Settings { from_scratch: false, ..settings(base, data, 1) }
+}
