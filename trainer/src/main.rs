@@ -360,6 +360,14 @@ struct PretrainArgs {
     /// Output directory: a base directory (with the MLM head) and `pretrain.json`
     #[arg(long, default_value = "runs/tapt")]
     out: PathBuf,
+    /// Epochs training the MLM head alone (the encoder fixed) first: a new head's random gradients
+    /// would otherwise reach the encoder
+    #[arg(long, default_value_t = 1)]
+    head_epochs: usize,
+    /// Peak learning rate of the head-only epochs
+    #[arg(long, default_value_t = 1e-3)]
+    head_lr: f64,
+    /// Epochs training encoder and head together, after the head-only ones
     #[arg(long, default_value_t = 1)]
     epochs: usize,
     /// Sequences per batch
@@ -676,13 +684,15 @@ fn pretrain(args: PretrainArgs) -> Result<()> {
     if !(args.mask_prob > 0.0 && args.mask_prob < 1.0) {
         bail!("--mask-prob {} must lie strictly between 0 and 1", args.mask_prob);
     }
-    if args.epochs == 0 || args.batch_size == 0 || args.max_tokens == 0 {
-        bail!("--epochs, --batch-size and --max-tokens must be at least 1");
+    if args.head_epochs + args.epochs == 0 || args.batch_size == 0 || args.max_tokens == 0 {
+        bail!("--batch-size and --max-tokens must be at least 1, and --head-epochs or --epochs too");
     }
     let settings = trainer::pretrain::Settings {
         base: args.base,
         text: args.text,
         held_out: args.held_out,
+        head_epochs: args.head_epochs,
+        head_lr: args.head_lr,
         epochs: args.epochs,
         batch_size: args.batch_size,
         lr: args.lr,

@@ -31,6 +31,12 @@ pub struct Settings {
     pub text: Vec<PathBuf>,
     /// IOB2 file whose masked-LM loss is reported before training and after each epoch.
     pub held_out: Option<PathBuf>,
+    /// Epochs that train the MLM head alone, the encoder fixed, before `epochs` that train both: a
+    /// base without a head (all-MiniLM-L6-v2 has none) would otherwise send a random head's
+    /// gradients into the encoder.
+    pub head_epochs: usize,
+    /// Peak learning rate of the head-only epochs.
+    pub head_lr: f64,
     pub epochs: usize,
     pub batch_size: usize,
     pub lr: f64,
@@ -49,6 +55,8 @@ pub struct Settings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Epoch {
     pub epoch: usize,
+    /// Whether this epoch trained the head alone.
+    pub head_only: bool,
     pub train_loss: f64,
     pub held_out_loss: Option<f64>,
     pub seconds: f64,
@@ -59,6 +67,8 @@ pub struct Epoch {
 pub struct State {
     pub settings: Settings,
     pub epochs_done: usize,
+    /// Steps taken by the head-only optimiser, and by the optimiser of the encoder and head.
+    pub head_step: usize,
     pub step: usize,
     /// The held-out loss of the base, before any step.
     pub held_out_before: Option<f64>,
@@ -167,7 +177,8 @@ struct Model {
 }
 
 impl Model {
-    fn loss(&self, batch: &[&Masked], device: &Device, dropout: Option<&mut Dropout>) -> Result<Tensor> {
+    /// With `dropout`, in training mode; `train_encoder` false keeps gradients out of the encoder.
+    fn loss(&self, batch: &[&Masked], device: &Device, dropout: Option<&mut Dropout>, train_encoder: bool) -> Result<Tensor> {
         let len = batch.iter().map(|m| m.ids.len()).max().unwrap_or(0);
         let (mut ids, mut mask, mut positions, mut targets) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (row, m) in batch.iter().enumerate() {
@@ -182,7 +193,10 @@ impl Model {
         let shape = (batch.len(), len);
         let ids = Tensor::from_vec(ids, shape, device)?;
         let mask = Tensor::from_vec(mask, shape, device)?;
-        let hidden = self.encoder.forward(&ids, &mask, dropout)?;
+        let mut hidden = self.encoder.forward(&ids, &mask, dropout)?;
+        if !train_encoder {
+            hidden = hidden.detach();
+        }
         let hidden = hidden.reshape(((), hidden.dim(D::Minus1)?))?.index_select(&Tensor::new(positions, device)?, 0)?;
         let log_probs = self.head.log_probs(&hidden)?;
         Ok(candle_nn::loss::nll(&log_probs, &Tensor::new(targets, device)?)?)
@@ -194,7 +208,7 @@ impl Model {
         for chunk in sequences.chunks(batch_size) {
             let members: Vec<&Masked> = chunk.iter().collect();
             let n: usize = chunk.iter().map(|m| m.targets.len()).sum();
-            sum += self.loss(&members, device, None)?.to_scalar::<f32>()? as f64 * n as f64;
+            sum += self.loss(&members, device, None, false)?.to_scalar::<f32>()? as f64 * n as f64;
             count += n;
         }
         Ok(sum / count.max(1) as f64)
@@ -249,12 +263,15 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     let fused_ops = device.is_cuda() && train_ops::check(device).is_ok();
 
     let mut optimiser = AdamW::new(&varmap, settings.weight_decay, &[WORD_EMBEDDINGS])?;
-    let total_steps = train.len().div_ceil(settings.batch_size) * settings.epochs;
-    let schedule = Schedule {
-        peak: settings.lr,
-        warmup_steps: ((total_steps as f64 * settings.warmup) as usize).max(1),
-        total_steps,
+    let encoder_names: Vec<String> = varmap.data().lock().expect("varmap lock").keys().filter(|n| !n.starts_with("cls.")).cloned().collect();
+    let mut head_optimiser =
+        AdamW::new(&varmap, settings.weight_decay, &encoder_names.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let steps_per_epoch = train.len().div_ceil(settings.batch_size);
+    let schedule_of = |peak: f64, epochs: usize| {
+        let total_steps = steps_per_epoch * epochs;
+        Schedule { peak, warmup_steps: ((total_steps as f64 * settings.warmup) as usize).max(1), total_steps }
     };
+    let (head_schedule, schedule) = (schedule_of(settings.head_lr, settings.head_epochs), schedule_of(settings.lr, settings.epochs));
     let checkpoint = checkpoint_dir(out);
     let mut state = if control.resume && checkpoint.join("state.json").is_file() {
         let state: State = serde_json::from_str(&std::fs::read_to_string(checkpoint.join("state.json"))?)?;
@@ -266,7 +283,8 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             bail!("{}: checkpoint lacks {}", checkpoint.display(), report.missing.join(", "));
         }
         optimiser.load(&checkpoint.join("optimiser.safetensors"), state.step)?;
-        eprintln!("resuming after epoch {} of {}", state.epochs_done, settings.epochs);
+        head_optimiser.load(&checkpoint.join("optimiser-head.safetensors"), state.head_step)?;
+        eprintln!("resuming after epoch {} of {}", state.epochs_done, settings.head_epochs + settings.epochs);
         state
     } else {
         if checkpoint.join("state.json").is_file() {
@@ -277,10 +295,12 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         if let Some(loss) = held_out_before {
             eprintln!("held-out masked-LM loss of the base: {loss:.4}");
         }
-        State { settings: settings.clone(), epochs_done: 0, step: 0, held_out_before, history: Vec::new() }
+        State { settings: settings.clone(), epochs_done: 0, head_step: 0, step: 0, held_out_before, history: Vec::new() }
     };
 
-    for epoch in state.epochs_done + 1..=settings.epochs {
+    let all_epochs = settings.head_epochs + settings.epochs;
+    for epoch in state.epochs_done + 1..=all_epochs {
+        let head_only = epoch <= settings.head_epochs;
         let started = Instant::now();
         // Masks, order and dropout derive from (seed, epoch): a resumed run sees the same.
         let mut rng = StdRng::seed_from_u64(settings.seed.wrapping_mul(1000).wrapping_add(epoch as u64));
@@ -297,10 +317,17 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         let (mut loss_sum, mut steps, mut sub_tokens) = (0.0, 0usize, 0usize);
         for indices in order.chunks(settings.batch_size) {
             let batch: Vec<&Masked> = indices.iter().map(|&i| &masked[i]).collect();
-            let loss = model.loss(&batch, device, Some(&mut dropout))?;
-            optimiser.step(&loss.backward()?, schedule.at(state.step), settings.clip)?;
-            state.step += 1;
-            loss_sum += loss.to_scalar::<f32>()? as f64;
+            if head_only {
+                let loss = model.loss(&batch, device, None, false)?;
+                head_optimiser.step(&loss.backward()?, head_schedule.at(state.head_step), settings.clip)?;
+                state.head_step += 1;
+                loss_sum += loss.to_scalar::<f32>()? as f64;
+            } else {
+                let loss = model.loss(&batch, device, Some(&mut dropout), true)?;
+                optimiser.step(&loss.backward()?, schedule.at(state.step), settings.clip)?;
+                state.step += 1;
+                loss_sum += loss.to_scalar::<f32>()? as f64;
+            }
             steps += 1;
             sub_tokens += batch.iter().map(|m| m.ids.len()).sum::<usize>();
             bar.set_message(format!("loss {:.4}", loss_sum / steps as f64));
@@ -310,10 +337,10 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         let seconds = started.elapsed().as_secs_f64();
         let held_out_loss =
             if held_out.is_empty() { None } else { Some(model.held_out_loss(&held_out, settings.batch_size, device)?) };
-        let record = Epoch { epoch, train_loss: loss_sum / steps as f64, held_out_loss, seconds, tokens_per_second: sub_tokens as f64 / seconds };
+        let record = Epoch { epoch, head_only, train_loss: loss_sum / steps as f64, held_out_loss, seconds, tokens_per_second: sub_tokens as f64 / seconds };
         eprintln!(
-            "epoch {epoch}/{}: masked-LM loss {:.4}{}, {:.0} s, {:.0} tok/s",
-            settings.epochs,
+            "epoch {epoch}/{all_epochs}{}: masked-LM loss {:.4}{}, {:.0} s, {:.0} tok/s",
+            if head_only { " (head only)" } else { "" },
             record.train_loss,
             held_out_loss.map(|l| format!(", held out {l:.4}")).unwrap_or_default(),
             record.seconds,
@@ -324,6 +351,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         std::fs::create_dir_all(&checkpoint)?;
         save_atomically(&checkpoint.join("weights.safetensors"), |p| Ok(varmap.save(p)?))?;
         save_atomically(&checkpoint.join("optimiser.safetensors"), |p| optimiser.save(p))?;
+        save_atomically(&checkpoint.join("optimiser-head.safetensors"), |p| head_optimiser.save(p))?;
         save_atomically(&checkpoint.join("state.json"), |p| Ok(std::fs::write(p, serde_json::to_string_pretty(&state)?)?))?;
         if control.stop_after_epoch == Some(epoch) {
             return Ok(state);

@@ -148,7 +148,7 @@ fn an_interrupted_run_resumes_to_the_same_result() {
     let whole = train::run(settings(&base, &data, 4), &root.join("whole"), &Device::Cpu, Control::default()).unwrap();
 
     let out = root.join("interrupted");
-    let stop = Control { resume: false, stop_after_epoch: Some(2) };
+    let stop = Control { resume: false, stop_after_epoch: Some(3) };
     let partial = train::run(settings(&base, &data, 4), &out, &Device::Cpu, stop).unwrap();
     assert_eq!(partial.state.epochs_done, 2);
 
@@ -473,7 +473,9 @@ fn pretraining_lowers_the_held_out_masked_lm_loss_resumes_exactly_and_gives_a_ba
         base: base.clone(),
         text: vec![data.join("train.tsv")],
         held_out: Some(data.join("devel.tsv")),
-        epochs: 8,
+        head_epochs: 2,
+        head_lr: 1e-2,
+        epochs: 6,
         batch_size: 2,
         lr: 1e-2,
         warmup: 0.1,
@@ -491,9 +493,10 @@ fn pretraining_lowers_the_held_out_masked_lm_loss_resumes_exactly_and_gives_a_ba
         assert!(root.join("tapt").join(file).is_file(), "{file} missing");
     }
 
-    // Interrupted after epoch 2 and resumed: the same losses as the run without a break.
+    assert_eq!(whole.history.iter().map(|e| e.head_only).collect::<Vec<_>>(), [true, true, false, false, false, false, false, false]);
+    // Interrupted after epoch 3 and resumed: the same losses as the run without a break.
     let out = root.join("tapt-resumed");
-    let stop = Control { resume: false, stop_after_epoch: Some(2) };
+    let stop = Control { resume: false, stop_after_epoch: Some(3) };
     pretrain::run(settings.clone(), &out, &Device::Cpu, stop).unwrap();
     let again = pretrain::run(settings.clone(), &out, &Device::Cpu, Control::default());
     assert!(again.err().unwrap().to_string().contains("--resume"), "a checkpoint is not overwritten");
