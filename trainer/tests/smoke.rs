@@ -487,8 +487,10 @@ fn pretraining_lowers_the_held_out_masked_lm_loss_resumes_exactly_and_gives_a_ba
     };
     let whole = pretrain::run(settings.clone(), &root.join("tapt"), &Device::Cpu, Control::default()).unwrap();
     let (before, after) = (whole.held_out_before.unwrap(), whole.history.last().unwrap().held_out_loss.unwrap());
-    // (Slow on the tiny model: the tied, frozen word table is random and small.)
-    assert!(after < before - 0.03, "held-out masked-LM loss {before} → {after}");
+    // Slow on the tiny model (the tied, frozen word table is random and small), but every epoch lowers it.
+    let held_out: Vec<f64> =
+        std::iter::once(before).chain(whole.history.iter().map(|e| e.held_out_loss.unwrap())).collect();
+    assert!(held_out.windows(2).all(|w| w[1] < w[0]) && after < before, "held-out masked-LM loss by epoch {held_out:?}");
     for file in ["model.safetensors", "config.json", "tokenizer.json", "pretrain.json"] {
         assert!(root.join("tapt").join(file).is_file(), "{file} missing");
     }
