@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, D};
-use candle_nn::{LayerNorm, LayerNormConfig, Linear, Module, VarBuilder, VarMap};
+use candle_nn::{Linear, Module, VarBuilder, VarMap};
 use medlight_ner::align::{self, SpecialTokens};
 use medlight_ner::model::bert::BertEncoder;
 use medlight_ner::model::{init, train_ops, Dropout, Weights};
@@ -157,27 +157,41 @@ pub fn unigram_log_frequencies(sequences: &[Vec<u32>], vocab: usize) -> Vec<f32>
 /// the word-embedding table (tied weights, as in BERT; the table stays frozen, as in fine-tuning).
 struct Head {
     dense: Linear,
-    norm: LayerNorm,
+    norm_weight: Tensor,
+    norm_bias: Tensor,
+    eps: f64,
     bias: Tensor,
     words: Tensor,
+    /// The GPU's fused layer norm (checked at start), else the primitive ops'.
+    fused: bool,
 }
 
 impl Head {
-    fn new(vb: VarBuilder, config: &BertConfig, words: Tensor) -> Result<Self> {
+    fn new(vb: VarBuilder, config: &BertConfig, words: Tensor, fused: bool) -> Result<Self> {
         let (hidden, vocab) = (config.hidden_size, config.vocab_size);
         let vb = vb.pp("cls").pp("predictions");
-        let eps = LayerNormConfig { eps: config.layer_norm_eps, ..Default::default() };
+        let norm = vb.pp("transform").pp("LayerNorm");
         Ok(Self {
             dense: candle_nn::linear(hidden, hidden, vb.pp("transform").pp("dense"))?,
-            norm: candle_nn::layer_norm(hidden, eps, vb.pp("transform").pp("LayerNorm"))?,
+            // Not candle_nn's LayerNorm: its fused op has no backward pass, so no gradient would
+            // reach the transform or the encoder beneath it.
+            norm_weight: norm.get_with_hints(hidden, "weight", candle_nn::Init::Const(1.0))?,
+            norm_bias: norm.get_with_hints(hidden, "bias", candle_nn::Init::Const(0.0))?,
+            eps: config.layer_norm_eps,
             bias: vb.get_with_hints(vocab, "bias", candle_nn::Init::Const(0.0))?,
             words,
+            fused,
         })
     }
 
     /// Log-probabilities over the vocabulary for hidden states `(n, hidden)`.
     fn log_probs(&self, hidden: &Tensor) -> Result<Tensor> {
-        let x = self.norm.forward(&self.dense.forward(hidden)?.gelu_erf()?)?;
+        let x = self.dense.forward(hidden)?.gelu_erf()?;
+        let x = if self.fused {
+            train_ops::layer_norm(&x, &self.norm_weight, &self.norm_bias, self.eps)?
+        } else {
+            train_ops::primitive_layer_norm(&x, &self.norm_weight, &self.norm_bias, self.eps)?
+        };
         let scores = x.matmul(&self.words.t()?)?.broadcast_add(&self.bias)?;
         Ok(candle_nn::ops::log_softmax(&scores, D::Minus1)?)
     }
@@ -267,9 +281,11 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
     let mut encoder = BertEncoder::load(&Weights::float(vb.clone()).pp("bert"), &config)?;
+    // Detached views share the variable's storage, so they see the weights loaded into it below.
     encoder.freeze_word_embeddings();
     let words = varmap.data().lock().expect("varmap lock")[WORD_EMBEDDINGS].as_tensor().detach();
-    let head = Head::new(vb, &config, words)?;
+    let fused_ops = device.is_cuda() && train_ops::check(device).is_ok();
+    let head = Head::new(vb, &config, words, fused_ops)?;
     init::seed_variables(&varmap, settings.seed)?;
     let report = init::load_pretrained(&varmap, &base.join("model.safetensors"), device)?;
     eprintln!("loaded {} tensors from {}; newly initialised: {}", report.loaded.len(), base.display(), report.missing.join(", "));
@@ -281,7 +297,6 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         varmap.data().lock().expect("varmap lock")[HEAD_BIAS].set(&Tensor::new(bias, device)?)?;
     }
     let model = Model { encoder, head, pad: tokens.special.pad };
-    let fused_ops = device.is_cuda() && train_ops::check(device).is_ok();
 
     let mut optimiser = AdamW::new(&varmap, settings.weight_decay, &[WORD_EMBEDDINGS])?;
     let encoder_names: Vec<String> = varmap.data().lock().expect("varmap lock").keys().filter(|n| !n.starts_with("cls.")).cloned().collect();

@@ -148,7 +148,7 @@ fn an_interrupted_run_resumes_to_the_same_result() {
     let whole = train::run(settings(&base, &data, 4), &root.join("whole"), &Device::Cpu, Control::default()).unwrap();
 
     let out = root.join("interrupted");
-    let stop = Control { resume: false, stop_after_epoch: Some(3) };
+    let stop = Control { resume: false, stop_after_epoch: Some(2) };
     let partial = train::run(settings(&base, &data, 4), &out, &Device::Cpu, stop).unwrap();
     assert_eq!(partial.state.epochs_done, 2);
 
@@ -493,6 +493,17 @@ fn pretraining_lowers_the_held_out_masked_lm_loss_resumes_exactly_and_gives_a_ba
     assert!(held_out.windows(2).all(|w| w[1] < w[0]) && after < before, "held-out masked-LM loss by epoch {held_out:?}");
     for file in ["model.safetensors", "config.json", "tokenizer.json", "pretrain.json"] {
         assert!(root.join("tapt").join(file).is_file(), "{file} missing");
+    }
+    // The word table was loaded and stayed frozen; the layers were loaded and trained.
+    let load = |dir: &Path| candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+    let (before, after) = (load(&base), load(&root.join("tapt")));
+    let values = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let table = trainer::train::WORD_EMBEDDINGS;
+    assert_eq!(values(&after[table]), values(&before[table]));
+    for name in ["bert.encoder.layer.0.attention.self.query.weight", "cls.predictions.transform.dense.weight"] {
+        let trained = values(&after[name]);
+        let start = before.get(name).map(values);
+        assert!(start.is_none_or(|v| v != trained), "{name} did not change");
     }
 
     assert_eq!(whole.history.iter().map(|e| e.head_only).collect::<Vec<_>>(), [true, true, false, false, false, false, false, false]);
