@@ -11,8 +11,8 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{Linear, Module, VarBuilder, VarMap};
 use medlight_ner::align::{self, SpecialTokens};
-use medlight_ner::model::bert::BertEncoder;
-use medlight_ner::model::{init, train_ops, Dropout, Weights};
+use medlight_ner::model::bert::{BertEncoder, LayerNorm, Pass};
+use medlight_ner::model::{init, Dropout, Weights};
 use medlight_ner::BertConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -21,7 +21,7 @@ use tokenizers::Tokenizer;
 
 use crate::data;
 use crate::optim::{AdamW, Schedule};
-use crate::train::{checkpoint_dir, save_atomically, Control, WORD_EMBEDDINGS};
+use crate::train::{checkpoint_dir, fused_training_ops, save_atomically, Control, WORD_EMBEDDINGS};
 
 /// Everything a pretraining run depends on; saved in its checkpoint and `pretrain.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -124,16 +124,23 @@ pub fn mask(body: &[u32], prob: f64, tokens: MaskTokens, rng: &mut StdRng) -> Ma
     Masked { ids, targets }
 }
 
-/// The files' text as sub-token sequences: consecutive sentences joined up to `max_tokens`, and a
-/// longer sentence cut into pieces of that size.
+/// The files' text as sub-token sequences: consecutive sentences joined up to `max_tokens` (as
+/// `data::pack` joins them for training), and a longer sentence cut into pieces of that size.
 pub fn sequences(files: &[PathBuf], tokenizer: &Tokenizer, max_tokens: usize) -> Result<Vec<Vec<u32>>> {
     let mut out = Vec::new();
+    let mut cut = |ids: Vec<u32>| out.extend(align::windows(ids.len(), max_tokens, 0).into_iter().map(|r| ids[r].to_vec()));
     for file in files {
-        let sentences = data::read_iob2(file)?;
-        for window in data::pack(&sentences, tokenizer, max_tokens)? {
-            let ids = align::encode_words(tokenizer, &window.words())?.ids;
-            out.extend(align::windows(ids.len(), max_tokens, 0).into_iter().map(|r| ids[r].to_vec()));
+        let mut joined = Vec::new();
+        for sentence in data::read_iob2(file)? {
+            // A word's pieces do not depend on its neighbours, so each sentence is encoded once
+            // and a window's ids are its sentences' in turn.
+            let ids = align::encode_words(tokenizer, &sentence.words())?.ids;
+            if !joined.is_empty() && joined.len() + ids.len() > max_tokens {
+                cut(std::mem::take(&mut joined));
+            }
+            joined.extend(ids);
         }
+        cut(joined);
     }
     out.retain(|s| !s.is_empty());
     Ok(out)
@@ -157,41 +164,30 @@ pub fn unigram_log_frequencies(sequences: &[Vec<u32>], vocab: usize) -> Vec<f32>
 /// the word-embedding table (tied weights, as in BERT; the table stays frozen, as in fine-tuning).
 struct Head {
     dense: Linear,
-    norm_weight: Tensor,
-    norm_bias: Tensor,
-    eps: f64,
+    norm: LayerNorm,
     bias: Tensor,
     words: Tensor,
-    /// The GPU's fused layer norm (checked at start), else the primitive ops'.
-    fused: bool,
+    /// Always a training pass: the head exists only to be trained.
+    pass: Pass,
 }
 
 impl Head {
     fn new(vb: VarBuilder, config: &BertConfig, words: Tensor, fused: bool) -> Result<Self> {
         let (hidden, vocab) = (config.hidden_size, config.vocab_size);
         let vb = vb.pp("cls").pp("predictions");
-        let norm = vb.pp("transform").pp("LayerNorm");
+        let transform = vb.pp("transform");
         Ok(Self {
-            dense: candle_nn::linear(hidden, hidden, vb.pp("transform").pp("dense"))?,
-            // Not candle_nn's LayerNorm: its fused op has no backward pass, so no gradient would
-            // reach the transform or the encoder beneath it.
-            norm_weight: norm.get_with_hints(hidden, "weight", candle_nn::Init::Const(1.0))?,
-            norm_bias: norm.get_with_hints(hidden, "bias", candle_nn::Init::Const(0.0))?,
-            eps: config.layer_norm_eps,
+            dense: candle_nn::linear(hidden, hidden, transform.pp("dense"))?,
+            norm: LayerNorm::load(&Weights::float(transform.pp("LayerNorm")), hidden, config.layer_norm_eps)?,
             bias: vb.get_with_hints(vocab, "bias", candle_nn::Init::Const(0.0))?,
             words,
-            fused,
+            pass: Pass::training(fused),
         })
     }
 
     /// Log-probabilities over the vocabulary for hidden states `(n, hidden)`.
     fn log_probs(&self, hidden: &Tensor) -> Result<Tensor> {
-        let x = self.dense.forward(hidden)?.gelu_erf()?;
-        let x = if self.fused {
-            train_ops::layer_norm(&x, &self.norm_weight, &self.norm_bias, self.eps)?
-        } else {
-            train_ops::primitive_layer_norm(&x, &self.norm_weight, &self.norm_bias, self.eps)?
-        };
+        let x = self.norm.forward(&self.dense.forward(hidden)?.gelu_erf()?, self.pass)?;
         let scores = x.matmul(&self.words.t()?)?.broadcast_add(&self.bias)?;
         Ok(candle_nn::ops::log_softmax(&scores, D::Minus1)?)
     }
@@ -284,7 +280,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     // Detached views share the variable's storage, so they see the weights loaded into it below.
     encoder.freeze_word_embeddings();
     let words = varmap.data().lock().expect("varmap lock")[WORD_EMBEDDINGS].as_tensor().detach();
-    let fused_ops = device.is_cuda() && train_ops::check(device).is_ok();
+    let fused_ops = fused_training_ops(device);
     let head = Head::new(vb, &config, words, fused_ops)?;
     init::seed_variables(&varmap, settings.seed)?;
     let report = init::load_pretrained(&varmap, &base.join("model.safetensors"), device)?;
@@ -406,6 +402,29 @@ mod tests {
 
     fn tokens() -> MaskTokens {
         MaskTokens { mask: 4, vocab: 2_000, special: SpecialTokens { cls: 2, sep: 3, pad: 0 } }
+    }
+
+    #[test]
+    fn sequences_are_the_packed_windows_encoded_whole_and_cut_to_the_budget() {
+        let tokenizer = medlight_ner::testing::tiny_tokenizer();
+        // Sentences of 3, 2, 1 and 4 sub-tokens ("aspirin" is two), then one of 7.
+        let text = "aspirin\tO\nnausea\tO\n\nacute\tO\npain\tO\n\n.\tO\n\nthe\tO\npatient\tO\nwith\tO\n\
+                    hepatitis\tO\n\naspirin\tO\naspirin\tO\naspirin\tO\nnausea\tO\n";
+        let path = std::env::temp_dir().join(format!("medlight-sequences-{}.tsv", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        for budget in [2, 3, 5, 6, 100] {
+            // What the sequences must be: each window that `data::pack` makes, encoded as one text.
+            let mut expected = Vec::new();
+            for window in data::pack(&data::read_iob2(&path).unwrap(), &tokenizer, budget).unwrap() {
+                let ids = align::encode_words(&tokenizer, &window.words()).unwrap().ids;
+                expected.extend(align::windows(ids.len(), budget, 0).into_iter().map(|r| ids[r].to_vec()));
+            }
+            let got = sequences(std::slice::from_ref(&path), &tokenizer, budget).unwrap();
+            assert_eq!(got, expected, "budget {budget}");
+            assert!(got.iter().all(|s| !s.is_empty() && s.len() <= budget));
+            assert_eq!(got.concat().len(), 17, "every sub-token, once");
+        }
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

@@ -157,6 +157,17 @@ fn require_file(path: &Path, what: &str, base: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether training on `device` takes the fused ops of `train_ops`: a step on a GPU is bound by
+/// kernel launches, and those ops (layer norm, softmax, dropout) need fewer. They are used only
+/// after a check against the primitive ops passes; the dropout state carries the choice through
+/// the model (`Dropout::fused`).
+pub(crate) fn fused_training_ops(device: &Device) -> bool {
+    device.is_cuda()
+        && train_ops::check(device)
+            .map_err(|e| eprintln!("warning: training ops built from primitive ops (slower): {e}"))
+            .is_ok()
+}
+
 pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) -> Result<Outcome> {
     let base = &settings.base;
     require_file(&base.join("config.json"), "base config", base)?;
@@ -228,13 +239,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     let varmap = VarMap::new();
     let mut model = TokenClassifier::trainable(&varmap, &config, device)?;
     model.set_compute_dtype(settings.precision.dtype());
-    // A step on a GPU is bound by kernel launches: there layer norm, softmax and dropout take the
-    // ops of `train_ops`, which need fewer (after a check against the primitive ops). The dropout
-    // state carries the choice through the model (`Dropout::fused`).
-    let fused_ops = device.is_cuda()
-        && train_ops::check(device)
-            .map_err(|e| eprintln!("warning: training ops built from primitive ops (slower): {e}"))
-            .is_ok();
+    let fused_ops = fused_training_ops(device);
     init::seed_variables(&varmap, settings.seed)?;
     if !settings.from_scratch {
         let report = init::load_pretrained(&varmap, &base.join("model.safetensors"), device)?;

@@ -69,8 +69,10 @@ fn matmul_in(a: &Tensor, b: &Tensor, compute: DType) -> Result<Tensor> {
     Ok(a.to_dtype(compute)?.matmul(&b.to_dtype(compute)?)?.to_dtype(DType::F32)?)
 }
 
+/// Layer norm over the last dimension, with the ops that [`Pass`] picks (candle_nn's `LayerNorm`
+/// runs a fused kernel without a backward pass, so no gradient would pass through it).
 #[derive(Debug, Clone)]
-struct LayerNorm {
+pub struct LayerNorm {
     weight: Tensor,
     bias: Tensor,
     eps: f64,
@@ -79,7 +81,7 @@ struct LayerNorm {
 /// What a forward pass computes with: inference kernels, or differentiable training ops, either
 /// primitive or those of [`super::train_ops`] (as [`Dropout::fused`] says).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pass {
+pub enum Pass {
     Inference,
     Train,
     TrainFused,
@@ -89,18 +91,27 @@ impl Pass {
     fn of(drop: Option<&Dropout>) -> Self {
         match drop {
             None => Self::Inference,
-            Some(d) if d.fused => Self::TrainFused,
-            Some(_) => Self::Train,
+            Some(d) => Self::training(d.fused),
+        }
+    }
+
+    /// A training pass: the ops of [`super::train_ops`] where `fused` (after their check), else the
+    /// primitive ops.
+    pub fn training(fused: bool) -> Self {
+        if fused {
+            Self::TrainFused
+        } else {
+            Self::Train
         }
     }
 }
 
 impl LayerNorm {
-    fn load(w: &Weights, size: usize, eps: f64) -> Result<Self> {
+    pub fn load(w: &Weights, size: usize, eps: f64) -> Result<Self> {
         Ok(Self { weight: w.tensor(size, "weight", ONE)?, bias: w.tensor(size, "bias", ZERO)?, eps })
     }
 
-    fn forward(&self, x: &Tensor, pass: Pass) -> Result<Tensor> {
+    pub fn forward(&self, x: &Tensor, pass: Pass) -> Result<Tensor> {
         let norm = match pass {
             Pass::Inference => return Ok(candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?),
             Pass::Train => super::train_ops::primitive_layer_norm,
