@@ -136,24 +136,38 @@ pub fn score(sentences: &[Sentence], predicted: &[Vec<String>]) -> Report {
 /// counted), so that a model trains and reads with its neighbours in view; a longer sentence stays
 /// alone. The words and tags are the corpus's, in its order.
 pub fn pack(sentences: &[Sentence], tokenizer: &Tokenizer, max_tokens: usize) -> Result<Vec<Sentence>> {
-    let mut windows = Vec::new();
-    let mut window = Sentence::default();
-    let mut size = 0;
-    for sentence in sentences {
-        let tokens = align::encode_words(tokenizer, &sentence.words())?.ids.len();
-        if !window.words.is_empty() && size + tokens > max_tokens {
-            windows.push(std::mem::take(&mut window));
-            size = 0;
+    let sizes = sentences
+        .iter()
+        .map(|s| Ok(align::encode_words(tokenizer, &s.words())?.ids.len()))
+        .collect::<Result<Vec<_>>>()?;
+    let windows = group_consecutive(&sizes, max_tokens).into_iter().map(|group| {
+        let mut window = Sentence::default();
+        for sentence in &sentences[group] {
+            window.words.extend(sentence.words.iter().cloned());
+            window.tags.extend(sentence.tags.iter().cloned());
+            window.soft.extend(sentence.soft.iter().cloned());
         }
-        window.words.extend(sentence.words.iter().cloned());
-        window.tags.extend(sentence.tags.iter().cloned());
-        window.soft.extend(sentence.soft.iter().cloned());
-        size += tokens;
+        window
+    });
+    Ok(windows.collect())
+}
+
+/// Consecutive items grouped in order, each group as many as fit in `budget` by their `sizes`; an
+/// item over the budget stays alone. The groups are index ranges covering every item.
+pub fn group_consecutive(sizes: &[usize], budget: usize) -> Vec<Range<usize>> {
+    let mut groups = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, &item) in sizes.iter().enumerate() {
+        if i > start && size + item > budget {
+            groups.push(start..i);
+            (start, size) = (i, 0);
+        }
+        size += item;
     }
-    if !window.words.is_empty() {
-        windows.push(window);
+    if start < sizes.len() {
+        groups.push(start..sizes.len());
     }
-    Ok(windows)
+    groups
 }
 
 /// The sentences' words with a teacher's tags and distributions (a word without sub-tokens has no

@@ -128,19 +128,18 @@ pub fn mask(body: &[u32], prob: f64, tokens: MaskTokens, rng: &mut StdRng) -> Ma
 /// `data::pack` joins them for training), and a longer sentence cut into pieces of that size.
 pub fn sequences(files: &[PathBuf], tokenizer: &Tokenizer, max_tokens: usize) -> Result<Vec<Vec<u32>>> {
     let mut out = Vec::new();
-    let mut cut = |ids: Vec<u32>| out.extend(align::windows(ids.len(), max_tokens, 0).into_iter().map(|r| ids[r].to_vec()));
     for file in files {
-        let mut joined = Vec::new();
-        for sentence in data::read_iob2(file)? {
-            // A word's pieces do not depend on its neighbours, so each sentence is encoded once
-            // and a window's ids are its sentences' in turn.
-            let ids = align::encode_words(tokenizer, &sentence.words())?.ids;
-            if !joined.is_empty() && joined.len() + ids.len() > max_tokens {
-                cut(std::mem::take(&mut joined));
-            }
-            joined.extend(ids);
+        // A word's pieces do not depend on its neighbours, so each sentence is encoded once and a
+        // window's ids are its sentences' in turn.
+        let ids = data::read_iob2(file)?
+            .iter()
+            .map(|s| Ok(align::encode_words(tokenizer, &s.words())?.ids))
+            .collect::<Result<Vec<_>>>()?;
+        let sizes: Vec<usize> = ids.iter().map(Vec::len).collect();
+        for group in data::group_consecutive(&sizes, max_tokens) {
+            let joined = ids[group].concat();
+            out.extend(align::windows(joined.len(), max_tokens, 0).into_iter().map(|r| joined[r].to_vec()));
         }
-        cut(joined);
     }
     out.retain(|s| !s.is_empty());
     Ok(out)
