@@ -14,6 +14,8 @@ use medlight_ner::{metrics, BertConfig};
 use trainer::model_dir::{self, Format};
 use trainer::{data, dequantize, ensemble, export, soup, train};
 
+mod numbers;
+
 /// Training allocates and frees tensors of a few MB all the time. With glibc's defaults, freed memory at
 /// the top of the heap goes back to the kernel and is faulted in again at the next allocation (brk trims,
 /// page faults, TLB shootdowns across the worker threads); with the in-place AdamW that cost 25 % of a
@@ -88,7 +90,7 @@ struct RetuneArgs {
     #[arg(long)]
     model: PathBuf,
     /// The new bias added to `O`'s log-probability when decoding
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = numbers::finite_f32)]
     outside_bias: Option<f32>,
     /// Learn the model's lexicon anew from this IOB2 file (the train split it was trained on)
     #[arg(long, value_name = "TSV", conflicts_with = "no_lexicon")]
@@ -168,23 +170,23 @@ struct TrainArgs {
     #[arg(long, default_value_t = 16)]
     batch_size: usize,
     /// Peak learning rate
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, default_value_t = 2e-4, value_parser = numbers::positive)]
     lr: f64,
     /// Fraction of steps spent warming up the learning rate
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = numbers::share)]
     warmup: f64,
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, value_parser = numbers::non_negative)]
     weight_decay: f64,
     /// Clip gradients to this global norm (0: off)
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = numbers::non_negative)]
     clip: f64,
     /// Hidden dropout [default: the base config's hidden_dropout_prob]
-    #[arg(long)]
+    #[arg(long, value_parser = numbers::below_one_f32)]
     dropout: Option<f32>,
     /// Attention dropout [default: the base config's attention_probs_dropout_prob]
-    #[arg(long)]
+    #[arg(long, value_parser = numbers::below_one_f32)]
     attention_dropout: Option<f32>,
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = numbers::below_one)]
     label_smoothing: f64,
     /// Also fine-tune the word embeddings. By default they stay as pretrained: steps are faster (no
     /// dense gradient and AdamW update of the 30k-row table) and devel F1 was no lower.
@@ -210,7 +212,7 @@ struct TrainArgs {
     /// Written into the model's config: added to the log-probability of `O` when decoding (> 0: fewer,
     /// surer entities). 1.75 scored best on devel for the shipped soup with the one-string-one-type
     /// rule (README); `retune` changes it in a trained model
-    #[arg(long, default_value_t = 1.75, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1.75, allow_negative_numbers = true, value_parser = numbers::finite_f32)]
     outside_bias: f32,
     /// Export no lexicon (names of the train split, tagged where the model missed them)
     #[arg(long)]
@@ -310,7 +312,7 @@ struct EvalArgs {
     decoding: Decoding,
     /// Decode with this `outside_bias` instead of the model config's; several (`1.5,1.75,2`) score
     /// each from one run of the model
-    #[arg(long, allow_negative_numbers = true, value_delimiter = ',', value_name = "BIAS")]
+    #[arg(long, allow_negative_numbers = true, value_delimiter = ',', value_name = "BIAS", value_parser = numbers::finite_f32)]
     outside_bias: Vec<f32>,
     /// Tag each sentence on its own terms: no one-string-one-type rule across a chunk of text
     #[arg(long)]
@@ -366,7 +368,7 @@ struct PretrainArgs {
     head_epochs: usize,
     /// Peak learning rate of the head-only epochs (at 5e-3 one epoch took the held-out loss from
     /// 7.80 to 6.61 on the corpora's text)
-    #[arg(long, default_value_t = 5e-3)]
+    #[arg(long, default_value_t = 5e-3, value_parser = numbers::positive)]
     head_lr: f64,
     /// Epochs training encoder and head together, after the head-only ones
     #[arg(long, default_value_t = 1)]
@@ -375,15 +377,15 @@ struct PretrainArgs {
     #[arg(long, default_value_t = 16)]
     batch_size: usize,
     /// Peak learning rate
-    #[arg(long, default_value_t = 5e-5)]
+    #[arg(long, default_value_t = 5e-5, value_parser = numbers::positive)]
     lr: f64,
     /// Fraction of steps spent warming up the learning rate
-    #[arg(long, default_value_t = 0.06)]
+    #[arg(long, default_value_t = 0.06, value_parser = numbers::share)]
     warmup: f64,
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, value_parser = numbers::non_negative)]
     weight_decay: f64,
     /// Clip gradients to this global norm (0: off)
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = numbers::non_negative)]
     clip: f64,
     /// Share of sub-tokens to predict
     #[arg(long, default_value_t = 0.15)]
@@ -444,9 +446,6 @@ fn main() -> Result<()> {
 }
 
 fn retune(args: RetuneArgs) -> Result<()> {
-    if let Some(bias) = args.outside_bias.filter(|b| !b.is_finite()) {
-        bail!("--outside-bias {bias} is not a finite number");
-    }
     // `--lexicon` and `--no-lexicon` conflict (clap), so at most one of the two applies.
     let lexicon = args.lexicon_rule.learn_if_given(args.lexicon.as_deref())?;
     let lexicon = lexicon.or_else(|| args.no_lexicon.then(export::LexiconEntries::new));
@@ -595,9 +594,6 @@ fn train(args: TrainArgs) -> Result<()> {
 }
 
 fn eval(args: EvalArgs) -> Result<()> {
-    if let Some(bias) = args.outside_bias.iter().find(|b| !b.is_finite()) {
-        bail!("--outside-bias {bias} is not a finite number");
-    }
     if (args.write_predictions.is_some() || args.write_distributions.is_some()) && args.outside_bias.len() > 1 {
         bail!("--write-predictions and --write-distributions write one decoding: give one --outside-bias");
     }
