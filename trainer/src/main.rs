@@ -388,7 +388,7 @@ struct PretrainArgs {
     #[arg(long, default_value_t = 1.0, value_parser = numbers::non_negative)]
     clip: f64,
     /// Share of sub-tokens to predict
-    #[arg(long, default_value_t = 0.15)]
+    #[arg(long, default_value_t = 0.15, value_parser = numbers::strictly_between_zero_and_one)]
     mask_prob: f64,
     /// Sub-tokens per sequence at most (consecutive sentences joined up to it)
     #[arg(long, default_value_t = 126)]
@@ -678,9 +678,6 @@ fn print_report(report: &metrics::Report) {
 }
 
 fn pretrain(args: PretrainArgs) -> Result<()> {
-    if !(args.mask_prob > 0.0 && args.mask_prob < 1.0) {
-        bail!("--mask-prob {} must lie strictly between 0 and 1", args.mask_prob);
-    }
     if args.head_epochs + args.epochs == 0 || args.batch_size == 0 || args.max_tokens == 0 {
         bail!("--batch-size and --max-tokens must be at least 1, and --head-epochs or --epochs too");
     }

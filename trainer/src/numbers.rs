@@ -18,44 +18,39 @@ pub fn finite_f32(text: &str) -> Result<f32, String> {
     value.is_finite().then_some(value).ok_or_else(|| format!("{text} is beyond an f32's range"))
 }
 
-/// A finite number above zero (a learning rate).
-pub fn positive(text: &str) -> Result<f64, String> {
+/// The finite number in `text` when `holds` is true of it; else an error stating the `rule`.
+fn checked(text: &str, holds: fn(f64) -> bool, rule: &str) -> Result<f64, String> {
     let value = parse_finite(text)?;
-    if value > 0.0 {
+    if holds(value) {
         Ok(value)
     } else {
-        Err(format!("{value} must be above 0"))
+        Err(format!("{value} {rule}"))
     }
+}
+
+/// A finite number above zero (a learning rate).
+pub fn positive(text: &str) -> Result<f64, String> {
+    checked(text, |v| v > 0.0, "must be above 0")
 }
 
 /// A finite number of at least zero (weight decay, clipping norm, where 0 turns it off).
 pub fn non_negative(text: &str) -> Result<f64, String> {
-    let value = parse_finite(text)?;
-    if value >= 0.0 {
-        Ok(value)
-    } else {
-        Err(format!("{value} must not be negative"))
-    }
+    checked(text, |v| v >= 0.0, "must not be negative")
 }
 
 /// A share from 0 to 1, both included (the warmup's share of the steps).
 pub fn share(text: &str) -> Result<f64, String> {
-    let value = parse_finite(text)?;
-    if (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!("{value} must lie between 0 and 1"))
-    }
+    checked(text, |v| (0.0..=1.0).contains(&v), "must lie between 0 and 1")
 }
 
 /// A probability from 0 up to but not including 1 (dropout, label smoothing: at 1 nothing is left to learn).
 pub fn below_one(text: &str) -> Result<f64, String> {
-    let value = parse_finite(text)?;
-    if (0.0..1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!("{value} must be at least 0 and below 1"))
-    }
+    checked(text, |v| (0.0..1.0).contains(&v), "must be at least 0 and below 1")
+}
+
+/// A probability strictly between 0 and 1 (the share of sub-tokens to mask: at 0 nothing is learned).
+pub fn strictly_between_zero_and_one(text: &str) -> Result<f64, String> {
+    checked(text, |v| v > 0.0 && v < 1.0, "must lie strictly between 0 and 1")
 }
 
 /// [`below_one`] as the f32 that the model's dropout takes.
@@ -84,5 +79,8 @@ mod tests {
         assert_eq!(below_one_f32("0.1"), Ok(0.1));
         assert!(below_one("1").unwrap_err().contains("below 1"));
         assert!(below_one("-0.1").is_err());
+        assert_eq!(strictly_between_zero_and_one("0.15"), Ok(0.15));
+        assert!(strictly_between_zero_and_one("0").unwrap_err().contains("strictly between 0 and 1"));
+        assert!(strictly_between_zero_and_one("1").is_err());
     }
 }
