@@ -4,6 +4,7 @@ pub mod average;
 pub mod batches;
 pub mod data;
 pub mod dequantize;
+pub mod distill;
 pub mod ensemble;
 pub mod export;
 pub mod gpu;

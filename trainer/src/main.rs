@@ -12,7 +12,7 @@ use medlight_ner::decode::{char_offset, Decoding};
 use medlight_ner::{metrics, BertConfig};
 
 use trainer::model_dir::{self, Format};
-use trainer::{data, dequantize, ensemble, export, soup, train};
+use trainer::{data, dequantize, distill, ensemble, export, soup, train};
 
 mod numbers;
 
@@ -210,10 +210,13 @@ struct TrainArgs {
     #[arg(long, default_value = WORD_EMBEDDINGS_QUANT)]
     word_embeddings_quant: String,
     /// Written into the model's config: added to the log-probability of `O` when decoding (> 0: fewer,
-    /// surer entities). 1.75 scored best on devel for the shipped soup with the one-string-one-type
-    /// rule (README); `retune` changes it in a trained model
-    #[arg(long, default_value_t = 1.75, allow_negative_numbers = true, value_parser = numbers::finite_f32)]
-    outside_bias: f32,
+    /// surer entities). [default: 2.5 for the student, which learned the teacher's less certain
+    /// distributions; 1.75 with --no-distill, the soup's best on devel (README)]; `retune` changes it
+    /// in a trained model
+    #[arg(long, allow_negative_numbers = true, value_parser = numbers::finite_f32)]
+    outside_bias: Option<f32>,
+    #[command(flatten)]
+    distill: DistillArgs,
     /// Export no lexicon (names of the train split, tagged where the model missed them)
     #[arg(long)]
     no_lexicon: bool,
@@ -240,6 +243,43 @@ struct TrainArgs {
     /// Use only the first N devel sentences
     #[arg(long)]
     max_devel_sentences: Option<usize>,
+}
+
+/// The student stage after the soup (`distill.rs`).
+#[derive(Args, Clone)]
+struct DistillArgs {
+    /// Ship the soup itself: no student stage
+    #[arg(long)]
+    no_distill: bool,
+    /// In-domain text the soup teaches the student on, IOB2 (its tags are ignored; repeatable)
+    /// [default: train.tsv and devel.tsv of ncbi-disease beside the data directory]
+    #[arg(long, value_name = "FILE")]
+    distill_text: Vec<PathBuf>,
+    /// Teacher-student rounds (each round's student reads by sentence for the next teacher)
+    #[arg(long, default_value_t = distill::Recipe::default().rounds, value_name = "N")]
+    distill_rounds: usize,
+    /// Train no soup: this trained model directory (f32 weights, config, tokenizer) teaches the
+    /// student (how the shipped file was made from the soup's dequantised weights, README)
+    #[arg(long, value_name = "DIR", conflicts_with = "no_distill")]
+    teacher: Option<PathBuf>,
+}
+
+impl DistillArgs {
+    /// The texts to teach on: the flag's, else NCBI-disease's splits beside `data`.
+    fn texts(&self, data: &Path) -> Result<Vec<PathBuf>> {
+        if !self.distill_text.is_empty() {
+            return Ok(self.distill_text.clone());
+        }
+        let ncbi = data.parent().unwrap_or(Path::new(".")).join("ncbi-disease");
+        let files = vec![ncbi.join("train.tsv"), ncbi.join("devel.tsv")];
+        if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+            bail!(
+                "the student stage reads {} (NCBI-disease's text, beside the data directory): pass --distill-text FILE, or --no-distill to ship the soup",
+                missing.display()
+            );
+        }
+        Ok(files)
+    }
 }
 
 /// Which names of a train split the model's lexicon keeps (see `medlight_ner::lexicon`).
@@ -555,23 +595,49 @@ fn train(args: TrainArgs) -> Result<()> {
     if settings.batch_size == 0 || settings.epochs == 0 || settings.average_last == 0 {
         bail!("--batch-size, --epochs and --average-last must be positive");
     }
-    eprintln!("training on {:?} from {}, writing {}", device, settings.base.display(), args.out.display());
     let control = train::Control { resume: args.resume, stop_after_epoch: None };
-    let runs = match args.seeds.as_slice() {
-        [_] => vec![train::run(settings, &args.out, &device, control)?],
-        seeds => {
-            let members = soup::train_members(&settings, seeds, &args.out, &device, control)?;
-            soup::write_mean(&members, &args.out)?;
-            members
+    let export_with = |outside_bias: f32| export::Export {
+        quant: args.quant.clone(),
+        word_embeddings_quant: args.word_embeddings_quant.clone(),
+        outside_bias,
+        lexicon: lexicon.clone(),
+    };
+    let texts = if args.distill.no_distill { Vec::new() } else { args.distill.texts(&settings.data)? };
+    let soup_out = if args.distill.no_distill { args.out.clone() } else { args.out.join("soup") };
+    let teacher = match &args.distill.teacher {
+        Some(teacher) => teacher.clone(),
+        None => {
+            eprintln!("training on {:?} from {}, writing {}", device, settings.base.display(), soup_out.display());
+            let runs = match args.seeds.as_slice() {
+                [_] => vec![train::run(settings.clone(), &soup_out, &device, control)?],
+                seeds => {
+                    let members = soup::train_members(&settings, seeds, &args.out, &device, control)?;
+                    soup::write_mean(&members, &args.out, &soup_out)?;
+                    members
+                }
+            };
+            let complete = runs.len() == args.seeds.len() && runs.iter().all(|r| r.state.epochs_done == settings.epochs);
+            let soup_bias = if args.distill.no_distill { args.outside_bias.unwrap_or(SOUP_OUTSIDE_BIAS) } else { SOUP_OUTSIDE_BIAS };
+            report(&export::finish(&runs, &soup_out, &export_with(soup_bias), &device)?, &soup_out)?;
+            if args.distill.no_distill || !complete {
+                return Ok(());
+            }
+            soup_out
         }
     };
-    let export = export::Export {
-        quant: args.quant,
-        word_embeddings_quant: args.word_embeddings_quant,
-        outside_bias: args.outside_bias,
-        lexicon,
-    };
-    let m = export::finish(&runs, &args.out, &export, &device)?;
+    let recipe = distill::Recipe { rounds: args.distill.distill_rounds, ..Default::default() };
+    let student = distill::run(&teacher, &texts, &settings, &recipe, &args.out.join("distill"), &args.out, &device, control)?;
+    let m = export::finish(&[student], &args.out, &export_with(args.outside_bias.unwrap_or(STUDENT_OUTSIDE_BIAS)), &device)?;
+    report(&m, &args.out)
+}
+
+/// `--outside-bias`'s defaults: the soup's best on devel (1.75), and the student's (2.5), which
+/// learned less certain distributions (README).
+const SOUP_OUTSIDE_BIAS: f32 = 1.75;
+const STUDENT_OUTSIDE_BIAS: f32 = 2.5;
+
+/// Prints what `train` wrote to `out` and how it scores.
+fn report(m: &export::Metrics, out: &Path) -> Result<()> {
     for run in m.runs.iter().filter(|_| m.runs.len() > 1) {
         println!("seed {}: devel F1 {:.2} (f32), best epoch {}", run.seed, 100.0 * run.best_f1, run.best_epoch);
     }
@@ -589,7 +655,7 @@ fn train(args: TrainArgs) -> Result<()> {
         m.train_seconds,
         m.tokens_per_second
     );
-    println!("wrote {}", args.out.display());
+    println!("wrote {}", out.display());
     Ok(())
 }
 

@@ -43,9 +43,10 @@ pub fn train_members(settings: &Settings, seeds: &[u64], out: &Path, device: &De
     Ok(members)
 }
 
-/// Writes `<out>/model.safetensors`, the mean of the members' best weights (`export::finish` then
-/// writes the config and the rest).
-pub fn write_mean(members: &[Outcome], out: &Path) -> Result<()> {
+/// Writes `<to>/model.safetensors`, the mean of the best weights of the members in `out`
+/// (`export::finish` then writes the config and the rest).
+pub fn write_mean(members: &[Outcome], out: &Path, to: &Path) -> Result<()> {
     let files: Vec<PathBuf> = members.iter().map(|m| member_dir(out, m.state.settings.seed).join("model.safetensors")).collect();
-    average::save_mean(&files, out)
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    average::save_mean(&files, to)
 }

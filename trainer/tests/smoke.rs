@@ -236,7 +236,7 @@ fn a_seed_soup_resumes_at_the_seed_it_stopped_in_and_ships_the_mean_of_the_best_
     let seconds = |o: &train::Outcome| o.state.history.iter().map(|r| r.seconds).collect::<Vec<_>>();
     assert_eq!(seconds(&members[0]), seconds(&seven));
 
-    soup::write_mean(&members, &out).unwrap();
+    soup::write_mean(&members, &out, &out).unwrap();
     let load = |p: &Path| candle_core::safetensors::load(p, &Device::Cpu).unwrap();
     let mean = load(&out.join("model.safetensors"));
     let runs: Vec<_> = [7, 8, 9].map(|seed| load(&soup::member_dir(&out, seed).join("model.safetensors"))).into();
@@ -460,6 +460,60 @@ fn a_teachers_distributions_are_written_read_back_and_learned_as_soft_targets() 
     let both = Settings { extra_data: vec![corpus, partial], ..settings(&base, &data_dir, 1) };
     let err = train::run(both, &out.parent().unwrap().join("both"), &Device::Cpu, Control::default()).err().unwrap();
     assert!(format!("{err:#}").contains("soft targets"), "{err:#}");
+}
+
+#[test]
+fn the_student_stage_trains_a_context_reader_writes_the_mean_of_both_readings_and_chains_its_rounds() {
+    use trainer::data;
+    use trainer::distill::{self, Recipe};
+    use trainer::ensemble::{self, Reading};
+    let (base, data_dir, teacher, _) = trained_and_exported("distill");
+    let root = teacher.parent().unwrap().to_path_buf();
+    let (work, out) = (root.join("work"), root.join("student"));
+    let recipe = Recipe {
+        window_tokens: 16,
+        context_epochs: 2,
+        context_lr: 3e-3,
+        student_epochs: 2,
+        student_lr: 3e-3,
+        rounds: 2,
+        ..Recipe::default()
+    };
+    let text = data_dir.join("train.tsv");
+    let template = settings(&base, &data_dir, 10);
+    let student =
+        distill::run(&teacher, std::slice::from_ref(&text), &template, &recipe, &work, &out, &Device::Cpu, Control::default())
+            .unwrap();
+    assert_eq!(student.state.history.len(), recipe.student_epochs);
+    assert_eq!(student.state.settings.base, teacher, "each round's student starts from the teacher");
+    assert!(out.join("model.safetensors").is_file());
+    let round_1 = work.join("round-1").join("student");
+    assert!(round_1.join("config.json").is_file() && round_1.join("tokenizer.json").is_file(), "round 1's student loads as a model");
+
+    // Round 2's targets: the mean of round 1's student by sentence and the context reader by window.
+    let sentences = data::read_iob2(&text).unwrap();
+    let words = data::words(&sentences);
+    let reader = load_tagger(&round_1, Format::F32, &Device::Cpu).unwrap();
+    let by_window = Reading { model: work.join("context"), data: Some(work.join("text-windows.tsv")) };
+    let expected = ensemble::mean(vec![
+        reader.word_distributions(&words).unwrap(),
+        ensemble::distributions(&by_window, reader.label_set(), &sentences, Format::F32, &Device::Cpu).unwrap(),
+    ]);
+    let taught = data::read_iob2(&work.join("round-2").join("taught").join("train.tsv")).unwrap();
+    assert_eq!(taught.iter().map(|s| &s.words).collect::<Vec<_>>(), sentences.iter().map(|s| &s.words).collect::<Vec<_>>());
+    for (sentence, rows) in taught.iter().zip(&expected) {
+        for (soft, row) in sentence.soft.iter().zip(rows) {
+            let written: Vec<f32> = soft.iter().map(|(_, p)| *p).collect();
+            let row = row.as_ref().unwrap();
+            assert!(written.iter().zip(row).all(|(a, b)| (a - b).abs() < 1e-5), "{written:?} against {row:?}");
+        }
+    }
+    let round_1_taught = data::read_iob2(&work.join("round-1").join("taught").join("train.tsv")).unwrap();
+    assert_ne!(round_1_taught, taught, "round 2 is taught by round 1's student, not by the first teacher");
+
+    // No text is a named error, before any training.
+    let err = distill::run(&teacher, &[], &template, &recipe, &work, &out, &Device::Cpu, Control::default()).err().unwrap();
+    assert!(format!("{err:#}").contains("--distill-text"), "{err:#}");
 }
 
 #[test]
