@@ -57,7 +57,8 @@ impl Default for Recipe {
 /// decoding, tokenizer), writing its work under `<work>` and the final student's weights to
 /// `out/model.safetensors`. `settings` gives the labelled corpus and everything the recipe leaves
 /// as it is (dropout, weight decay, …). The texts' tags are ignored. With `control.resume`, runs
-/// whose checkpoints are complete are reloaded, not trained again.
+/// whose checkpoints are complete are reloaded, not trained again. `control` must not stop runs
+/// early: each stage reads the last one's finished model.
 pub fn run(
     teacher: &Path,
     texts: &[PathBuf],
@@ -97,9 +98,6 @@ pub fn run(
         ..settings.clone()
     };
     let outcome = train::run(context_settings, &context, device, control)?;
-    if outcome.state.epochs_done < recipe.context_epochs {
-        return Ok(outcome);
-    }
     write_model_files(&outcome, teacher, &context)?;
 
     // The text, read by sentence and by window.
@@ -127,7 +125,7 @@ pub fn run(
             ..settings.clone()
         };
         let student = train::run(student_settings, &student_dir, device, control)?;
-        if round == recipe.rounds || student.state.epochs_done < recipe.student_epochs {
+        if round == recipe.rounds {
             return Ok(student);
         }
         write_model_files(&student, teacher, &student_dir)?;
