@@ -323,7 +323,7 @@ fn model_card(m: &Metrics, labels: &LabelSet) -> String {
         tags = labels.tags().join("`, `"),
         base = s.base.display(),
         data = s.data.display(),
-        extra = s.extra_data.iter().map(|d| format!(" and `{}/train.tsv` (the types it annotates)", d.display())).collect::<String>(),
+        extra = s.extra_data.iter().map(|d| format!(" and `{}/train.tsv` (the types it annotates, or a teacher's label distributions)", d.display())).collect::<String>(),
         quant = m.quantization,
         bias = m.outside_bias,
         chunk = medlight_ner::sentences::CHUNK_BYTES,
