@@ -616,10 +616,9 @@ fn train(args: TrainArgs) -> Result<()> {
                     members
                 }
             };
-            let complete = runs.len() == args.seeds.len() && runs.iter().all(|r| r.state.epochs_done == settings.epochs);
             let soup_bias = if args.distill.no_distill { args.outside_bias.unwrap_or(SOUP_OUTSIDE_BIAS) } else { SOUP_OUTSIDE_BIAS };
             report(&export::finish(&runs, &soup_out, &export_with(soup_bias), &device)?, &soup_out)?;
-            if args.distill.no_distill || !complete {
+            if args.distill.no_distill {
                 return Ok(());
             }
             soup_out
