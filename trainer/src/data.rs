@@ -132,6 +132,20 @@ pub fn score(sentences: &[Sentence], predicted: &[Vec<String>]) -> Report {
     metrics::evaluate(&gold, predicted)
 }
 
+/// A corpus's `train.tsv` and `devel.tsv` in `data`, [`pack`]ed, written to `out` under the same names;
+/// per split, its name and how many sentences went into how many windows.
+pub fn pack_corpus(data: &Path, tokenizer: &Tokenizer, max_tokens: usize, out: &Path) -> Result<Vec<(&'static str, usize, usize)>> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut counts = Vec::new();
+    for split in ["train.tsv", "devel.tsv"] {
+        let sentences = read_iob2(&data.join(split))?;
+        let windows = pack(&sentences, tokenizer, max_tokens)?;
+        write_iob2(&out.join(split), &windows)?;
+        counts.push((split, sentences.len(), windows.len()));
+    }
+    Ok(counts)
+}
+
 /// Consecutive sentences joined into windows of at most `max_tokens` sub-tokens (special tokens not
 /// counted), so that a model trains and reads with its neighbours in view; a longer sentence stays
 /// alone. The words and tags are the corpus's, in its order.

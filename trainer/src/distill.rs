@@ -14,6 +14,7 @@ use candle_core::Device;
 
 use crate::data::{self, Sentence};
 use crate::ensemble::{self, Reading};
+use crate::export;
 use crate::model_dir::{self, Format};
 use crate::train::{self, Control, Outcome, Settings};
 
@@ -82,7 +83,7 @@ pub fn run(
 
     // The context reader: the teacher fine-tuned on the labelled corpus packed into windows.
     let context_data = work.join("context-data");
-    pack_corpus(&settings.data, &tokenizer, recipe.window_tokens, &context_data)?;
+    data::pack_corpus(&settings.data, &tokenizer, recipe.window_tokens, &context_data)?;
     let context = work.join("context");
     eprintln!("student stage: the context reader, {}", context.display());
     let context_settings = Settings {
@@ -134,16 +135,6 @@ pub fn run(
     unreachable!("the last round returns")
 }
 
-/// `<data>/train.tsv` and `devel.tsv` as windows of consecutive sentences, in `out`.
-pub fn pack_corpus(data: &Path, tokenizer: &tokenizers::Tokenizer, window_tokens: usize, out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    for split in ["train.tsv", "devel.tsv"] {
-        let sentences = data::read_iob2(&data.join(split))?;
-        data::write_iob2(&out.join(split), &data::pack(&sentences, tokenizer, window_tokens)?)?;
-    }
-    Ok(())
-}
-
 /// Writes `<taught>/train.tsv`: `sentences` with the mean of `reader`'s distributions (by sentence)
 /// and `context`'s (reading `windows`, the same words), and the tags decoded from it.
 fn teach(
@@ -158,11 +149,7 @@ fn teach(
     let tagger = model_dir::load_tagger(reader, Format::F32, device)?.with_outside_bias(outside_bias);
     let words = data::words(sentences);
     let by_window = Reading { model: context.to_path_buf(), data: Some(windows.to_path_buf()) };
-    let readings = vec![
-        tagger.word_distributions(&words)?,
-        ensemble::distributions(&by_window, tagger.label_set(), sentences, Format::F32, device)?,
-    ];
-    let distributions = ensemble::mean(readings);
+    let distributions = ensemble::read_with(&tagger, &[by_window], sentences, Format::F32, device)?;
     let predicted = tagger.tag_distributions(&words, &distributions, &data::chunks(sentences));
     std::fs::create_dir_all(taught).with_context(|| format!("cannot create {}", taught.display()))?;
     data::write_iob2(&taught.join("train.tsv"), &data::taught(sentences, &predicted, &distributions, tagger.label_set().tags()))
@@ -172,9 +159,5 @@ fn teach(
 /// so that the directory loads as a model.
 fn write_model_files(outcome: &Outcome, teacher: &Path, dir: &Path) -> Result<()> {
     let decoding = model_dir::read_config(teacher)?;
-    let mut config = outcome.config.clone();
-    config.outside_bias = decoding.outside_bias;
-    config.lexicon = decoding.lexicon;
-    std::fs::write(dir.join("config.json"), config.to_json()).with_context(|| format!("cannot write {}/config.json", dir.display()))?;
-    outcome.tokenizer.save(dir.join("tokenizer.json"), false).map_err(|e| anyhow::anyhow!("writing {}/tokenizer.json: {e}", dir.display()))
+    export::write_model_files(outcome, dir, decoding.outside_bias, decoding.lexicon).map(drop)
 }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use anyhow::{bail, Result};
 use candle_core::Device;
-use medlight_ner::{LabelSet, WordDistributions};
+use medlight_ner::{LabelSet, Tagger, WordDistributions};
 
 use crate::data::{self, Sentence};
 use crate::model_dir::{self, Format};
@@ -80,6 +80,21 @@ fn relay(read: WordDistributions, from: &[Sentence], file: &Path, onto: &[Senten
     }
     let mut flat = read.into_iter().flatten();
     Ok(onto.iter().map(|s| flat.by_ref().take(s.words.len()).collect()).collect())
+}
+
+/// `tagger`'s distributions of `sentences`' words averaged with `others`' readings of them.
+pub fn read_with(
+    tagger: &Tagger,
+    others: &[Reading],
+    sentences: &[Sentence],
+    format: Format,
+    device: &Device,
+) -> Result<WordDistributions> {
+    let mut readings = vec![tagger.word_distributions(&data::words(sentences))?];
+    for reading in others {
+        readings.push(distributions(reading, tagger.label_set(), sentences, format, device)?);
+    }
+    Ok(mean(readings))
 }
 
 /// The element-wise mean of several readings of the same words. A word keeps a distribution only

@@ -116,11 +116,7 @@ pub fn quantized_name(quant: &str) -> String {
 pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) -> Result<Metrics> {
     let Export { quant, word_embeddings_quant, outside_bias, lexicon } = export;
     let Some(first) = runs.first() else { bail!("no training run to export") };
-    let mut config = first.config.clone();
-    config.outside_bias = *outside_bias;
-    config.lexicon = lexicon.clone();
-    std::fs::write(out.join("config.json"), config.to_json())?;
-    first.tokenizer.save(out.join("tokenizer.json"), false).map_err(|e| anyhow::anyhow!("writing tokenizer.json: {e}"))?;
+    let config = write_model_files(first, out, *outside_bias, lexicon.clone())?;
     let gguf_path = write_quantized(out, &config, quant, word_embeddings_quant)?;
     let bytes = std::fs::read(&gguf_path)?;
 
@@ -151,6 +147,17 @@ pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) ->
     crate::plot::training_curve(&curves, soup_f1, &out.join("training-curve.svg"))?;
     std::fs::write(out.join("MODEL_CARD.md"), model_card(&metrics, &first.labels))?;
     Ok(metrics)
+}
+
+/// Writes `dir/config.json`, the run's config with this decoding (`outside_bias`, `lexicon`), and
+/// `dir/tokenizer.json`, so that the weights there load as a model; returns the config.
+pub fn write_model_files(run: &Outcome, dir: &Path, outside_bias: f32, lexicon: LexiconEntries) -> Result<BertConfig> {
+    let mut config = run.config.clone();
+    config.outside_bias = outside_bias;
+    config.lexicon = lexicon;
+    std::fs::write(dir.join("config.json"), config.to_json()).with_context(|| format!("cannot write {}/config.json", dir.display()))?;
+    run.tokenizer.save(dir.join("tokenizer.json"), false).map_err(|e| anyhow::anyhow!("writing {}/tokenizer.json: {e}", dir.display()))?;
+    Ok(config)
 }
 
 /// What [`retune`] changes in a model's decoding; `None`: as it is.

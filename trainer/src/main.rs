@@ -674,11 +674,7 @@ fn eval(args: EvalArgs) -> Result<()> {
     let sentences = data::read_iob2(&args.data)?;
     let words = data::words(&sentences);
     // The model runs once; each bias is a decoding of the same distributions.
-    let mut readings = vec![tagger.word_distributions(&words)?];
-    for reading in &args.ensemble {
-        readings.push(ensemble::distributions(reading, tagger.label_set(), &sentences, args.format, &device)?);
-    }
-    let distributions = ensemble::mean(readings);
+    let distributions = ensemble::read_with(&tagger, &args.ensemble, &sentences, args.format, &device)?;
     let texts = data::chunks(&sentences);
     let biases = match args.outside_bias.as_slice() {
         [] => vec![tagger.model().config.outside_bias],
@@ -785,12 +781,8 @@ fn pack(args: PackArgs) -> Result<()> {
     let json = model_dir::read(&args.tokenizer)?;
     let tokenizer = medlight_ner::align::load_tokenizer(&json)
         .with_context(|| format!("{}: not a tokenizer.json", args.tokenizer.display()))?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    for split in ["train.tsv", "devel.tsv"] {
-        let sentences = data::read_iob2(&data.join(split))?;
-        let windows = data::pack(&sentences, &tokenizer, args.max_tokens)?;
-        data::write_iob2(&args.out.join(split), &windows)?;
-        println!("{split}: {} sentences in {} windows of at most {} sub-tokens", sentences.len(), windows.len(), args.max_tokens);
+    for (split, sentences, windows) in data::pack_corpus(&data, &tokenizer, args.max_tokens, &args.out)? {
+        println!("{split}: {sentences} sentences in {windows} windows of at most {} sub-tokens", args.max_tokens);
     }
     println!("wrote {}", args.out.display());
     Ok(())
