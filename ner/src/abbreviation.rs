@@ -30,9 +30,12 @@ pub fn abbreviates<S: AsRef<str>>(short: &str, long: &[S]) -> bool {
     true
 }
 
-/// The short forms `words` defines: the index of each word that stands alone in parentheses.
+/// The short forms `words` defines: the index of each word that opens a parenthesis and either
+/// stands alone in it ("( NMS )") or ends at a `;`, `,` or `:` ("( DEN : 10 mg / kg )"), the first
+/// segment of the parenthesised text, which Schwartz & Hearst read as the short form.
 pub fn parenthesised(words: &[impl AsRef<str>]) -> impl Iterator<Item = usize> + '_ {
-    (1..words.len().saturating_sub(1)).filter(|&i| words[i - 1].as_ref() == "(" && words[i + 1].as_ref() == ")")
+    (1..words.len().saturating_sub(1))
+        .filter(|&i| words[i - 1].as_ref() == "(" && matches!(words[i + 1].as_ref(), ")" | ";" | "," | ":"))
 }
 
 /// Where the long form of the short form at `short` (just after a `(`) starts: the fewest words
@@ -79,6 +82,8 @@ mod tests {
         let text = words("patients with neuroleptic malignant syndrome ( NMS ) and ( n = 5 )");
         let found: Vec<usize> = parenthesised(&text).collect();
         assert_eq!(found, [6], "only one-word parentheses");
+        let segments = words("diethylnitrosamine ( DEN : 10 mg ) or ( PB ; daily ) or ( PB , daily ) or ( a b )");
+        assert_eq!(parenthesised(&segments).collect::<Vec<_>>(), [2, 9, 15], "or the first word before a `:`, `;` or `,`");
         assert_eq!(long_form_start(&text, 6), Some(2));
         let broken = words("syndrome , malignant ( MS )");
         assert_eq!(long_form_start(&broken, 4), None, "never across a comma");

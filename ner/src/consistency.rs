@@ -11,7 +11,10 @@
 //!
 //! Before both, the abbreviations the text defines ("overactive bladder ( OAB )", see
 //! [`crate::abbreviation`]) are read as the author states them:
-//! - a short form whose long form is an entity gets the long form's type;
+//! - a short form whose long form is an entity gets the long form's type, and keeps it throughout the
+//!   text, whatever the vote: the author's definition outweighs the model's other readings;
+//! - so does a short form whose long form is a phrase named after the entity that ends it
+//!   ("ribavirin - induced hemolytic anemia ( RIHA )" is a disease);
 //! - a short form tagged as an entity whose long form has no tag at all ("parathyroid hormone ( PTH )")
 //!   is not an entity anywhere in the text.
 
@@ -22,6 +25,10 @@ use crate::abbreviation;
 use crate::decode::{chunks, Chunk};
 use crate::labels::{LabelSet, Tag};
 
+/// Words that put a phrase's head before them ("duration of catatonia", "studies of left ventricular
+/// dysfunction"): a long form holding one is not named after the entity that ends it.
+const HEAD_FIRST_WORDS: [&str; 10] = ["of", "in", "for", "on", "with", "by", "to", "from", "and", "or"];
+
 /// Strings shorter than this (in characters, spaces excluded) are never filled in: a one-letter
 /// entity such as "T" is too ambiguous to copy.
 const MIN_FILL_CHARS: usize = 2;
@@ -31,7 +38,12 @@ const MIN_FILL_CHARS: usize = 2;
 pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], labels: &LabelSet) {
     let lower: Vec<Vec<String>> = words.iter().map(|s| s.iter().map(|w| w.as_ref().to_lowercase()).collect()).collect();
     let ids = TagIds::new(labels);
-    let not_entities = read_definitions(&lower, tags, &ids);
+    let Definitions { not_entities, stated } = read_definitions(&lower, tags, &ids);
+    // The type a defined short form keeps throughout the text.
+    let stated_type = |key: &[String]| match key {
+        [word] => stated.get(word).cloned(),
+        _ => None,
+    };
     // Each sentence's entities as decoded, less the short forms that are no entity in this text
     // (untagged here); the vote keeps their spans, so they hold throughout.
     let entities: Vec<Vec<Chunk>> = lower
@@ -72,9 +84,13 @@ pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], label
     // Vote.
     for ((sentence, sentence_tags), sentence_entities) in lower.iter().zip(tags.iter_mut()).zip(&entities) {
         for chunk in sentence_entities {
-            let kinds = &counts[found[&sentence[chunk.start..chunk.end]]].1;
-            let winner = majority(kinds);
-            if kinds[&winner] > kinds[&chunk.kind] {
+            let key = &sentence[chunk.start..chunk.end];
+            let kinds = &counts[found[key]].1;
+            let winner = match stated_type(key) {
+                Some(kind) => kind,
+                None => majority(kinds),
+            };
+            if winner != chunk.kind && (stated_type(key).is_some() || kinds[&winner] > kinds[&chunk.kind]) {
                 ids.write(&mut sentence_tags[chunk.start..chunk.end], &winner);
             }
         }
@@ -86,7 +102,7 @@ pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], label
         if key.iter().map(|w| w.chars().count()).sum::<usize>() < MIN_FILL_CHARS {
             continue;
         }
-        let kind = majority(kinds);
+        let kind = stated_type(key).unwrap_or_else(|| majority(kinds));
         for (sentence, sentence_tags) in lower.iter().zip(tags.iter_mut()) {
             let mut at = 0;
             while at + key.len() <= sentence.len() {
@@ -102,11 +118,21 @@ pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], label
     }
 }
 
+/// What a text's abbreviation definitions say about its short forms.
+struct Definitions {
+    /// Short forms defined with an untagged long form, which the model tagged anyway: they are not
+    /// entities in this text.
+    not_entities: HashSet<String>,
+    /// Short forms defined with an entity as long form (or ending it): the entity's type, from the
+    /// first definition.
+    stated: HashMap<String, String>,
+}
+
 /// Applies the abbreviations each sentence defines: a short form takes its long form's type when the
-/// long form is an entity. Returns the short forms defined with an untagged long form, which the
-/// model tagged anyway: they are not entities in this text.
-fn read_definitions(lower: &[Vec<String>], tags: &mut [Vec<usize>], ids: &TagIds) -> HashSet<String> {
+/// long form is an entity, or a phrase named after the entity that ends it.
+fn read_definitions(lower: &[Vec<String>], tags: &mut [Vec<usize>], ids: &TagIds) -> Definitions {
     let mut not_entities = HashSet::new();
+    let mut stated = HashMap::new();
     for (sentence, sentence_tags) in lower.iter().zip(tags.iter_mut()) {
         let entities = chunks(&ids.names(sentence_tags));
         for short in abbreviation::parenthesised(sentence) {
@@ -117,8 +143,9 @@ fn read_definitions(lower: &[Vec<String>], tags: &mut [Vec<usize>], ids: &TagIds
             }
             let open = short - 1;
             if let Some(long) = entities.iter().find(|c| c.end == open) {
-                if abbreviation::abbreviates(&sentence[short], &sentence[long.start..open]) {
+                if abbreviation::abbreviates(&sentence[short], &sentence[long.start..open]) || names_after(sentence, short, long.start) {
                     ids.write(&mut sentence_tags[short..short + 1], &long.kind);
+                    stated.entry(sentence[short].clone()).or_insert_with(|| long.kind.clone());
                 }
             } else if sentence_tags[short] != ids.outside {
                 let untagged_long_form = abbreviation::long_form_start(sentence, short)
@@ -130,7 +157,15 @@ fn read_definitions(lower: &[Vec<String>], tags: &mut [Vec<usize>], ids: &TagIds
             }
         }
     }
-    not_entities
+    Definitions { not_entities, stated }
+}
+
+/// Whether the short form at `short` abbreviates a phrase that begins before the entity starting at
+/// `entity` (and ending at the parenthesis) with words that only modify it: English names a noun
+/// phrase after its last noun unless a preposition or conjunction puts the head first.
+fn names_after(sentence: &[String], short: usize, entity: usize) -> bool {
+    abbreviation::long_form_start(sentence, short)
+        .is_some_and(|start| start < entity && !sentence[start..entity].iter().any(|w| HEAD_FIRST_WORDS.contains(&w.as_str())))
 }
 
 /// Tag ids by role, looked up once.
@@ -241,6 +276,34 @@ mod tests {
         assert_eq!(retyped[0][3], "B-Disease");
         let unrelated = run(&["cisplatin ( CP ) and cisplatin ( PT )"], &[&["B-Chemical", "O", "O", "O", "O", "B-Chemical", "O", "O", "O"]]);
         assert_eq!(unrelated[0], ["B-Chemical", "O", "B-Chemical", "O", "O", "B-Chemical", "O", "O", "O"], "CP abbreviates cisplatin; PT does not (its P opens no word)");
+    }
+
+    #[test]
+    fn a_defined_short_form_keeps_its_long_forms_type_throughout_the_text() {
+        let out = run(
+            &["subarachnoid hemorrhage ( SAH ) .", "SAH and SAH", "SAH"],
+            &[&["B-Disease", "I-Disease", "O", "O", "O", "O"], &["B-Chemical", "O", "B-Chemical"], &["O"]],
+        );
+        assert_eq!(out[0][3], "B-Disease");
+        assert_eq!(out[1], ["B-Disease", "O", "B-Disease"], "the definition outvotes the model's two other readings");
+        assert_eq!(out[2], ["B-Disease"], "and fills with its type");
+        let segment = run(
+            &["diethylnitrosamine ( DEN : 10 mg )", "DEN alone"],
+            &[&["B-Chemical", "O", "O", "O", "O", "O", "O"], &["O", "O"]],
+        );
+        assert_eq!(segment[0][2], "B-Chemical", "a short form may end at a colon");
+        assert_eq!(segment[1], ["B-Chemical", "O"]);
+    }
+
+    #[test]
+    fn a_short_form_of_a_phrase_takes_the_type_of_the_entity_it_is_named_after() {
+        let induced = run(
+            &["ribavirin - induced hemolytic anemia ( RIHA )"],
+            &[&["B-Chemical", "O", "O", "B-Disease", "I-Disease", "O", "B-Chemical", "O"]],
+        );
+        assert_eq!(induced[0][6], "B-Disease", "named after its last entity");
+        let head_first = run(&["duration of catatonia ( DOC )"], &[&["O", "O", "B-Disease", "O", "O", "O"]]);
+        assert_eq!(head_first[0][4], "O", "\"duration of\" is what DOC names, not catatonia");
     }
 
     #[test]
