@@ -3,6 +3,7 @@
 //! sentences, read one by one (the CPU default) or padded into one batch. And the choice behind
 //! the forward pass: one encoder linear layer in integers (what inference runs, on weights
 //! re-packed at load) against candle's f32 matmul and its quantised matmuls on Q8_0 and Q4_0 blocks.
+//! And the text-level rules ([`medlight_ner::consistency::harmonise`]) over devel's chunks.
 //!
 //! `cargo bench -p medlight-ner --bench pipeline` (data: `MEDLIGHT_DEVEL`, default
 //! `../shared/data/bc5cdr/devel.tsv`; model: `public/models/`).
@@ -14,9 +15,9 @@ use candle_core::{Device, Module, Tensor};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use medlight_ner::align::{self, SpecialTokens};
 use medlight_ner::model::int_linear::IntLinear;
-use medlight_ner::sentences::sentences;
+use medlight_ner::sentences::{sentences, CHUNK_BYTES};
 use medlight_ner::tagger::frame_batch;
-use medlight_ner::{decode, Tagger};
+use medlight_ner::{consistency, decode, LabelSet, Tagger};
 
 /// A typical sentence has this many words (BC5CDR devel: median 22, mean 25).
 const TYPICAL_WORDS: usize = 30;
@@ -36,6 +37,18 @@ fn devel_sentences() -> Vec<String> {
     text.split("\n\n")
         .map(|block| block.lines().filter_map(|l| l.split('\t').next()).collect::<Vec<_>>().join(" "))
         .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The devel sentences as words and gold tags, in file order.
+fn devel_tagged() -> Vec<(Vec<String>, Vec<String>)> {
+    let path = std::env::var_os("MEDLIGHT_DEVEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data/bc5cdr/devel.tsv"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (set MEDLIGHT_DEVEL)", path.display()));
+    text.split("\n\n")
+        .map(|block| block.lines().filter_map(|l| l.split_once('\t')).map(|(w, t)| (w.to_string(), t.to_string())).unzip())
+        .filter(|(words, _): &(Vec<String>, Vec<String>)| !words.is_empty())
         .collect()
 }
 
@@ -101,6 +114,29 @@ fn bench(c: &mut Criterion) {
             b.iter_batched(|| parts.clone(), |p| tagger.annotate_parts(&document, &p).unwrap(), BatchSize::SmallInput)
         });
     }
+    group.finish();
+
+    // The rules over each of devel's chunks, as `trainer eval` groups them (≤ CHUNK_BYTES of
+    // consecutive sentences), from the gold tags: their cost beside the model's work on a chunk.
+    let labels = LabelSet::from_types(&["Chemical", "Disease"]);
+    let tagged = devel_tagged();
+    let chunks = medlight_ner::sentences::group(tagged.iter().map(|(words, _)| words.iter().map(|w| w.len() + 1).sum()), CHUNK_BYTES);
+    let words: Vec<Vec<String>> = tagged.iter().map(|(words, _)| words.clone()).collect();
+    let tags: Vec<Vec<usize>> = tagged.iter().map(|(_, tags)| tags.iter().map(|t| labels.id(t).expect("a BC5CDR tag")).collect()).collect();
+    let mut group = c.benchmark_group("rules");
+    group.throughput(Throughput::Elements(chunks.len() as u64)).sample_size(20);
+    group.bench_function("harmonise_devel_chunks", |b| {
+        b.iter_batched(
+            || tags.clone(),
+            |mut tags| {
+                for chunk in &chunks {
+                    consistency::harmonise(&words[chunk.clone()], &mut tags[chunk.clone()], &labels);
+                }
+                tags
+            },
+            BatchSize::LargeInput,
+        )
+    });
     group.finish();
 }
 
