@@ -30,14 +30,7 @@ fn root() -> PathBuf {
 
 /// The devel sentences as text (words joined by spaces), in file order.
 fn devel_sentences() -> Vec<String> {
-    let path = std::env::var_os("MEDLIGHT_DEVEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/data/bc5cdr/devel.tsv"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (set MEDLIGHT_DEVEL)", path.display()));
-    text.split("\n\n")
-        .map(|block| block.lines().filter_map(|l| l.split('\t').next()).collect::<Vec<_>>().join(" "))
-        .filter(|s| !s.is_empty())
-        .collect()
+    devel_tagged().into_iter().map(|(words, _)| words.join(" ")).collect()
 }
 
 /// The devel sentences as words and gold tags, in file order.
