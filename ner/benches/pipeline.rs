@@ -15,7 +15,7 @@ use candle_core::{Device, Module, Tensor};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use medlight_ner::align::{self, SpecialTokens};
 use medlight_ner::model::int_linear::IntLinear;
-use medlight_ner::sentences::{sentences, CHUNK_BYTES};
+use medlight_ner::sentences::{group_tokenised, sentences};
 use medlight_ner::tagger::frame_batch;
 use medlight_ner::{consistency, decode, LabelSet, Tagger};
 
@@ -109,13 +109,12 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    // The rules over each of devel's chunks, as `trainer eval` groups them (≤ CHUNK_BYTES of
-    // consecutive sentences), from the gold tags: their cost beside the model's work on a chunk.
+    // The rules over each of devel's chunks, as `trainer eval` groups them, from the gold tags:
+    // their cost beside the model's work on a chunk.
     let labels = LabelSet::from_types(&["Chemical", "Disease"]);
-    let tagged = devel_tagged();
-    let chunks = medlight_ner::sentences::group(tagged.iter().map(|(words, _)| words.iter().map(|w| w.len() + 1).sum()), CHUNK_BYTES);
-    let words: Vec<Vec<String>> = tagged.iter().map(|(words, _)| words.clone()).collect();
-    let tags: Vec<Vec<usize>> = tagged.iter().map(|(_, tags)| tags.iter().map(|t| labels.id(t).expect("a BC5CDR tag")).collect()).collect();
+    let (words, gold): (Vec<Vec<String>>, Vec<Vec<String>>) = devel_tagged().into_iter().unzip();
+    let chunks = group_tokenised(&words);
+    let tags: Vec<Vec<usize>> = gold.iter().map(|tags| tags.iter().map(|t| labels.id(t).expect("a BC5CDR tag")).collect()).collect();
     let mut group = c.benchmark_group("rules");
     group.throughput(Throughput::Elements(chunks.len() as u64)).sample_size(20);
     group.bench_function("harmonise_devel_chunks", |b| {

@@ -86,11 +86,9 @@ pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], label
         for chunk in sentence_entities {
             let key = &sentence[chunk.start..chunk.end];
             let kinds = &counts[found[key]].1;
-            let winner = match stated_type(key) {
-                Some(kind) => kind,
-                None => majority(kinds),
-            };
-            if winner != chunk.kind && (stated_type(key).is_some() || kinds[&winner] > kinds[&chunk.kind]) {
+            let stated = stated_type(key);
+            let winner = stated.clone().unwrap_or_else(|| majority(kinds));
+            if winner != chunk.kind && (stated.is_some() || kinds[&winner] > kinds[&chunk.kind]) {
                 ids.write(&mut sentence_tags[chunk.start..chunk.end], &winner);
             }
         }

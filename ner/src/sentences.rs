@@ -53,6 +53,12 @@ pub fn chunks(text: &str, max_bytes: usize) -> Vec<Vec<Range<usize>>> {
     group(sentences.iter().map(|s| s.len()), max_bytes).into_iter().map(|g| sentences[g].to_vec()).collect()
 }
 
+/// Tokenised sentences grouped into chunks of at most [`CHUNK_BYTES`] as if their words were joined
+/// by spaces (each word's bytes and one space): what `trainer eval` reads as the browser's chunks.
+pub fn group_tokenised<S: AsRef<str>>(sentences: impl IntoIterator<Item = impl AsRef<[S]>>) -> Vec<Range<usize>> {
+    group(sentences.into_iter().map(|words| words.as_ref().iter().map(|w| w.as_ref().len() + 1).sum()), CHUNK_BYTES)
+}
+
 /// Consecutive items of the given sizes grouped as [`chunks`] groups sentences: index ranges.
 pub fn group(sizes: impl IntoIterator<Item = usize>, max_bytes: usize) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();

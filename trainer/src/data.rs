@@ -122,8 +122,7 @@ pub fn words(sentences: &[Sentence]) -> Vec<Vec<&str>> {
 /// The texts a corpus is read as: consecutive sentences (words joined by spaces) in chunks of at
 /// most `CHUNK_BYTES`, as the browser reads a paste of them, each one text to the consistency rule.
 pub fn chunks(sentences: &[Sentence]) -> Vec<Range<usize>> {
-    let bytes = sentences.iter().map(|s| s.words.iter().map(|w| w.len() + 1).sum::<usize>());
-    medlight_ner::sentences::group(bytes, medlight_ner::sentences::CHUNK_BYTES)
+    medlight_ner::sentences::group_tokenised(sentences.iter().map(|s| &s.words))
 }
 
 /// Entity-level scores of `predicted` tags against the sentences' gold tags.
