@@ -81,7 +81,7 @@ mod tests {
 
     fn entity(text: &str, needle: &str, label: &str) -> Entity {
         let start = text.find(needle).unwrap();
-        Entity { start, end: start + needle.len(), label: label.into(), score: 0.5 }
+        Entity { start, end: start + needle.len(), label: label.into(), score: 0.5, ..Default::default() }
     }
 
     const TEXT: &str = "Café 💊 \"β-blockers\", then lung\r\ncancer.";

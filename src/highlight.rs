@@ -66,7 +66,7 @@ mod tests {
     use super::*;
 
     fn entity(start: usize, end: usize, label: &str) -> Entity {
-        Entity { start, end, label: label.into(), score: 0.9 }
+        Entity { start, end, label: label.into(), score: 0.9, ..Default::default() }
     }
 
     #[test]

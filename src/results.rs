@@ -102,7 +102,7 @@ mod tests {
 
     fn entity(text: &str, nth: usize, needle: &str, label: &str, score: f32) -> Entity {
         let start = text.match_indices(needle).nth(nth).unwrap().0;
-        Entity { start, end: start + needle.len(), label: label.into(), score }
+        Entity { start, end: start + needle.len(), label: label.into(), score, ..Default::default() }
     }
 
     const TEXT: &str = "Aspirin and aspirin caused Nausea; ASPIRIN again, and nausea.";

@@ -15,7 +15,7 @@ const TEXT: &str = "Café-au-lait β-blocker 💊 caused hépatite\r\n肝炎 and
 
 fn entity_of(text: &str, word: &str, label: &str) -> Entity {
     let start = text.find(word).unwrap();
-    Entity { start, end: start + word.len(), label: label.into(), score: 0.87 }
+    Entity { start, end: start + word.len(), label: label.into(), score: 0.87, ..Default::default() }
 }
 
 #[wasm_bindgen_test]
@@ -49,9 +49,9 @@ fn segments_rebuild_the_text_and_mark_exactly_the_entities() {
 fn offsets_inside_a_character_or_past_the_end_are_dropped() {
     let beta = TEXT.find('β').unwrap();
     let bad = [
-        Entity { start: beta + 1, end: beta + 4, label: "X".into(), score: 0.5 }, // inside β
-        Entity { start: TEXT.len() - 2, end: TEXT.len() + 5, label: "X".into(), score: 0.5 },
-        Entity { start: 7, end: 7, label: "X".into(), score: 0.5 },
+        Entity { start: beta + 1, end: beta + 4, label: "X".into(), score: 0.5, ..Default::default() }, // inside β
+        Entity { start: TEXT.len() - 2, end: TEXT.len() + 5, label: "X".into(), score: 0.5, ..Default::default() },
+        Entity { start: 7, end: 7, label: "X".into(), score: 0.5, ..Default::default() },
     ];
     let parts = segments(TEXT, &bad);
     assert!(parts.iter().all(|s| s.entity.is_none()));

@@ -7,6 +7,9 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::Context;
+use crate::linking::Concept;
+
 /// An entity over word positions `start..end` of one sentence.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Chunk {
@@ -57,13 +60,19 @@ pub fn chunks<S: AsRef<str>>(tags: &[S]) -> Vec<Chunk> {
 }
 
 /// An entity found in text. Offsets are UTF-8 byte offsets into the annotated text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Entity {
     pub start: usize,
     pub end: usize,
     pub label: String,
     /// Mean probability of the predicted tags over the entity's words.
     pub score: f32,
+    /// Negated, possible, historical or someone else's ([`crate::context`]); set after decoding.
+    #[serde(default)]
+    pub context: Context,
+    /// The vocabulary concept it names ([`crate::linking`]), once linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concept: Option<Concept>,
 }
 
 /// Entities from per-word tags and tag probabilities, given each word's byte range.
@@ -75,6 +84,7 @@ pub fn entities<S: AsRef<str>>(words: &[Range<usize>], tags: &[S], probs: &[f32]
             end: words[c.end - 1].end,
             score: probs[c.start..c.end].iter().sum::<f32>() / (c.end - c.start) as f32,
             label: c.kind,
+            ..Default::default()
         })
         .collect()
 }

@@ -7,6 +7,8 @@
 //! - [`decode`]: IOB2 tags → entity spans with offsets and scores.
 //! - [`consistency`]: one string, one type, throughout a text.
 //! - [`lexicon`]: names the training data tags, filled in where the model tagged nothing.
+//! - [`context`]: negated, possible, historical or someone else's (ConText).
+//! - [`linking`]: an entity's MeSH concept.
 //! - [`abbreviation`]: the abbreviations a text defines ("overactive bladder (OAB)").
 //! - [`metrics`]: entity-level precision/recall/F1, equal to `seqeval`'s default mode.
 //! - [`sentences`]: raw text → sentences, grouped into chunks for streaming.
@@ -16,9 +18,11 @@ pub mod abbreviation;
 pub mod align;
 pub mod config;
 pub mod consistency;
+pub mod context;
 pub mod decode;
 pub mod labels;
 pub mod lexicon;
+pub mod linking;
 pub mod metrics;
 pub mod model;
 pub mod sentences;
