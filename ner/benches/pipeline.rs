@@ -51,7 +51,7 @@ fn tagger(model: &[u8]) -> Tagger {
 }
 
 fn bench(c: &mut Criterion) {
-    let shipped = std::fs::read(root().join("public/models/medlight-q8_0.gguf")).expect("public/models/medlight-q8_0.gguf");
+    let shipped = std::fs::read(root().join("public/models/medlight-q8_0.safetensors")).expect("public/models/medlight-q8_0.safetensors");
     let ours = &tagger(&shipped);
     let devel = devel_sentences();
     let sentence = devel

@@ -69,9 +69,9 @@ impl Tagger {
         Ok(Self { model, tokenizer, special, window, decoding: Decoding::default(), consistent: true, lexicon, batch_tokens })
     }
 
-    /// The quantised model file (GGUF) and `tokenizer.json`, as the web app fetches them.
+    /// The quantised model file (safetensors, or GGUF) and `tokenizer.json`, as the web app fetches them.
     pub fn from_bytes(model: &[u8], tokenizer_json: &[u8]) -> Result<Self> {
-        let model = TokenClassifier::from_gguf(model, &Device::Cpu)?;
+        let model = TokenClassifier::from_model_file(model, &Device::Cpu)?;
         Self::new(model, align::load_tokenizer(tokenizer_json)?)
     }
 

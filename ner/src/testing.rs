@@ -52,12 +52,7 @@ pub fn tiny_classifier(seed: u64) -> crate::Result<(candle_nn::VarMap, crate::mo
     Ok((varmap, model))
 }
 
-/// The variables of `varmap` as a GGUF model file in memory.
-pub fn gguf_bytes(
-    varmap: &candle_nn::VarMap,
-    config: &BertConfig,
-    dtype: candle_core::quantized::GgmlDType,
-) -> crate::Result<Vec<u8>> {
+fn named_variables(varmap: &candle_nn::VarMap) -> Vec<(String, candle_core::Tensor)> {
     let mut named: Vec<(String, candle_core::Tensor)> = varmap
         .data()
         .lock()
@@ -66,9 +61,29 @@ pub fn gguf_bytes(
         .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
         .collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
+    named
+}
+
+/// The variables of `varmap` as a GGUF model file in memory.
+pub fn gguf_bytes(
+    varmap: &candle_nn::VarMap,
+    config: &BertConfig,
+    dtype: candle_core::quantized::GgmlDType,
+) -> crate::Result<Vec<u8>> {
+    let named = named_variables(varmap);
     let mut out = std::io::Cursor::new(Vec::new());
     crate::model::quantize::write_gguf(&mut out, &named, config, crate::model::quantize::Formats::uniform(dtype))?;
     Ok(out.into_inner())
+}
+
+/// The variables of `varmap` as the web app's safetensors model file in memory.
+pub fn safetensors_bytes(
+    varmap: &candle_nn::VarMap,
+    config: &BertConfig,
+    dtype: candle_core::quantized::GgmlDType,
+) -> crate::Result<Vec<u8>> {
+    let formats = crate::model::quantize::Formats::uniform(dtype);
+    crate::model::quantize::write_safetensors(&named_variables(varmap), config, formats)
 }
 
 /// Panics unless [`IntLinear`](crate::model::int_linear::IntLinear) gives exact integer dot

@@ -23,7 +23,7 @@ const SENTENCE: &str = "Two patients developed acute renal failure and severe hy
 #[wasm_bindgen_test]
 fn tag_a_30_word_sentence() {
     let tagger = Tagger::from_bytes(
-        include_bytes!("../../public/models/medlight-q8_0.gguf"),
+        include_bytes!("../../public/models/medlight-q8_0.safetensors"),
         include_bytes!("../../public/models/tokenizer.json"),
     )
     .unwrap();

@@ -32,6 +32,11 @@ pub enum Linear {
 impl Linear {
     pub fn load(w: &Weights, in_dim: usize, out_dim: usize) -> Result<Self> {
         let bias = w.tensor(out_dim, "bias", ZERO)?;
+        if w.device().is_cpu() {
+            if let Some(rows) = w.int_rows((out_dim, in_dim), "weight")? {
+                return Ok(Self::Int(Arc::new(IntLinear::from_rows(&rows, bias.to_vec1()?))));
+            }
+        }
         match w.blocks((out_dim, in_dim), "weight")? {
             Some(blocks) if w.device().is_cpu() => {
                 let weight = blocks.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1()?;

@@ -33,6 +33,13 @@ impl TokenClassifier {
         Self::load(&Weights::float(VarBuilder::from_varmap(varmap, DType::F32, device)), config)
     }
 
+    /// The quantised model of a model file: the safetensors file the web app fetches, or GGUF.
+    pub fn from_model_file(bytes: &[u8], device: &Device) -> Result<Self> {
+        let weights = QuantizedWeights::from_bytes(bytes, device)?;
+        let model = Self::load(&Weights::quantized(&weights), &weights.config)?;
+        Ok(model)
+    }
+
     /// The quantised model of a GGUF model file.
     pub fn from_gguf(bytes: &[u8], device: &Device) -> Result<Self> {
         let weights = QuantizedWeights::from_gguf(bytes, device)?;

@@ -71,22 +71,59 @@ impl fmt::Debug for IntLinear {
     }
 }
 
+/// A weight matrix as 7-bit integers (±[`WEIGHT_MAX`]) with one f32 scale per row: real weight =
+/// integer × its row's scale. This is what the model file stores for each linear layer, so loading
+/// only lays the integers out in the kernel's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntRows {
+    pub rows: usize,
+    pub cols: usize,
+    /// Row-major, `rows × cols`.
+    pub values: Vec<i8>,
+    pub scales: Vec<f32>,
+}
+
+impl IntRows {
+    /// Quantises a row-major `rows × cols` f32 matrix, each row scaled by its largest magnitude.
+    pub fn quantise(weight: &[f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(weight.len(), rows * cols, "weight is rows × cols");
+        let mut values = Vec::with_capacity(weight.len());
+        let mut scales = Vec::with_capacity(rows);
+        for row in weight.chunks_exact(cols.max(1)).take(rows) {
+            let scale = max_abs(row) / WEIGHT_MAX as f32;
+            scales.push(scale);
+            values.extend(row.iter().map(|&w| quantise(w, scale) as i8));
+        }
+        Self { rows, cols, values, scales }
+    }
+
+    /// The f32 matrix these integers stand for (GPUs and f32 exports).
+    pub fn dequantise(&self) -> Vec<f32> {
+        let cols = self.cols.max(1);
+        self.values.iter().enumerate().map(|(i, &v)| v as f32 * self.scales[i / cols]).collect()
+    }
+}
+
 impl IntLinear {
     /// From a row-major `(out_dim, in_dim)` f32 weight and its bias.
     pub fn new(weight: &[f32], bias: Vec<f32>, in_dim: usize, out_dim: usize) -> Self {
-        assert_eq!(weight.len(), in_dim * out_dim, "weight is out_dim × in_dim");
+        Self::from_rows(&IntRows::quantise(weight, out_dim, in_dim), bias)
+    }
+
+    /// From a weight already in 7-bit rows (`rows` = outputs, `cols` = inputs) and its bias.
+    pub fn from_rows(weight: &IntRows, bias: Vec<f32>) -> Self {
+        let (in_dim, out_dim) = (weight.cols, weight.rows);
         assert_eq!(bias.len(), out_dim, "one bias per output");
         let depth = in_dim.div_ceil(LANES) * LANES;
         let tiles = out_dim.div_ceil(TILE_OUT);
         let mut packed = vec![ZERO_POINT as Lane; tiles * TILE_OUT * depth];
         let mut scales = vec![0f32; tiles * TILE_OUT];
-        for (o, row) in weight.chunks_exact(in_dim).enumerate() {
-            let scale = max_abs(row) / WEIGHT_MAX as f32;
-            scales[o] = scale;
+        scales[..out_dim].copy_from_slice(&weight.scales);
+        for (o, row) in weight.values.chunks_exact(in_dim).enumerate() {
             let (tile, within) = (o / TILE_OUT, o % TILE_OUT);
             for (k, &w) in row.iter().enumerate() {
                 let at = ((tile * depth / LANES + k / LANES) * TILE_OUT + within) * LANES + k % LANES;
-                packed[at] = (quantise(w, scale) + ZERO_POINT) as Lane;
+                packed[at] = (w as i32 + ZERO_POINT) as Lane;
             }
         }
         Self { in_dim, out_dim, depth, packed, scales, bias }

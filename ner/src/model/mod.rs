@@ -1,5 +1,5 @@
 //! The BERT token classifier: one model code path for training (f32 variables) and inference
-//! (quantised GGUF weights), with Hugging Face weight names so checkpoints load either way.
+//! (quantised weights from the safetensors model file), with Hugging Face weight names so checkpoints load either way.
 
 pub mod bert;
 pub mod classifier;
@@ -7,6 +7,7 @@ pub mod dropout;
 pub mod fast_ops;
 pub mod init;
 pub mod int_linear;
+pub mod model_file;
 pub mod quantize;
 pub mod train_ops;
 pub mod weights;

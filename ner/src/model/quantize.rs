@@ -1,4 +1,5 @@
-//! The quantised model file the web app fetches: GGUF (version 2, as candle writes it) holding
+//! Quantising a model: the safetensors file the web app fetches ([`super::model_file`]), or
+//! optionally a GGUF file (version 2, as candle writes it) holding
 //! - every weight matrix with at least [`MIN_QUANTISED_ROWS`] rows and rows a multiple of the block
 //!   size, in the chosen block format (Q8_0 by default: blocks of 32 int8 values with one f16 scale);
 //! - the word embedding table in its own block format ([`Formats::word_embeddings`]): it is half
@@ -6,14 +7,16 @@
 //!   format shrinks the download without slowing inference;
 //! - everything else (norms, biases, the small classifier) in f32;
 //! - the metadata entries `medlight.config` (the model's `config.json` text) and `medlight.format`.
-//! Tensor names are Hugging Face's, so the file maps one-to-one onto `model.safetensors`.
+//! Tensor names are Hugging Face's, so either file maps one-to-one onto `model.safetensors`.
+//! Both start from the same blocks, so they give the same logits.
 
 use std::io::{Seek, Write};
 
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 
-use super::weights::{QuantizedWeights, CONFIG_KEY, FORMAT_KEY, FORMAT_VERSION};
+use super::model_file;
+use super::weights::{QuantizedWeights, Stored, CONFIG_KEY, FORMAT_KEY, FORMAT_VERSION};
 use crate::{BertConfig, Error, Result};
 
 /// Matrices with fewer rows (the classifier, token types) stay f32: tiny, and most sensitive.
@@ -68,6 +71,39 @@ fn should_quantise(name: &str, tensor: &Tensor, dtype: GgmlDType) -> bool {
         && dims[1] % dtype.block_size() == 0
 }
 
+/// Each tensor (Hugging Face names, f32) in the block format `formats` gives it.
+fn quantise_all(tensors: &[(String, Tensor)], formats: Formats) -> Result<Vec<(&str, QTensor)>> {
+    let mut quantised = Vec::with_capacity(tensors.len());
+    for (name, tensor) in tensors {
+        let dtype = formats.for_tensor(name);
+        let target = if should_quantise(name, tensor, dtype) { dtype } else { GgmlDType::F32 };
+        quantised.push((name.as_str(), QTensor::quantize(tensor, target)?));
+    }
+    Ok(quantised)
+}
+
+/// `tensors` (Hugging Face names, f32) and `config` as the web app's safetensors model file.
+pub fn write_safetensors(tensors: &[(String, Tensor)], config: &BertConfig, formats: Formats) -> Result<Vec<u8>> {
+    let mut stored = Vec::with_capacity(tensors.len());
+    for (name, q) in quantise_all(tensors, formats)? {
+        stored.push((name, model_file::stored_for(name, std::sync::Arc::new(q))?));
+    }
+    let refs: Vec<(&str, &Stored)> = stored.iter().map(|(n, s)| (*n, s)).collect();
+    model_file::write(&refs, config)
+}
+
+/// A GGUF model file rewritten as the safetensors file with the same logits.
+pub fn gguf_to_safetensors(gguf: &[u8]) -> Result<Vec<u8>> {
+    let weights = QuantizedWeights::from_gguf(gguf, &Device::Cpu)?;
+    let mut stored = Vec::new();
+    for (name, tensor) in weights.named() {
+        let Stored::Blocks(q) = tensor else { unreachable!("a GGUF file holds blocks") };
+        stored.push((name, model_file::stored_for(name, q.clone())?));
+    }
+    let refs: Vec<(&str, &Stored)> = stored.iter().map(|(n, s)| (*n, s)).collect();
+    model_file::write(&refs, &weights.config)
+}
+
 /// Writes `tensors` (Hugging Face names, f32) and `config` as a Medlight GGUF model file.
 pub fn write_gguf<W: Write + Seek>(
     out: &mut W,
@@ -75,29 +111,32 @@ pub fn write_gguf<W: Write + Seek>(
     config: &BertConfig,
     formats: Formats,
 ) -> Result<()> {
-    let mut quantised = Vec::with_capacity(tensors.len());
-    for (name, tensor) in tensors {
-        let dtype = formats.for_tensor(name);
-        let target = if should_quantise(name, tensor, dtype) { dtype } else { GgmlDType::F32 };
-        quantised.push((name.as_str(), QTensor::quantize(tensor, target)?));
-    }
+    let quantised = quantise_all(tensors, formats)?;
     let refs: Vec<(&str, &QTensor)> = quantised.iter().map(|(n, t)| (*n, t)).collect();
     write_file(out, &refs, config)
 }
 
-/// Rewrites a Medlight model file with its config changed by `edit` (such as a new `outside_bias`),
-/// its tensors copied block for block: the weights, and so every score they give, are unchanged.
-/// The file is byte for byte what [`write_gguf`] writes for these tensors (in name order) and the
-/// new config, which is returned.
+/// Rewrites a Medlight model file (either format, kept) with its config changed by `edit` (such as
+/// a new `outside_bias`), its tensors copied as stored: the weights, and so every score they give,
+/// are unchanged. The file is byte for byte what writing these tensors and the new config gives;
+/// the new config is returned.
 pub fn edit_config<W: Write + Seek>(file: &[u8], out: &mut W, edit: impl FnOnce(&mut BertConfig)) -> Result<BertConfig> {
-    let weights = QuantizedWeights::from_gguf(file, &Device::Cpu)?;
+    let weights = QuantizedWeights::from_bytes(file, &Device::Cpu)?;
     let mut config = weights.config.clone();
     edit(&mut config);
     // An edited config that would not load again (a lexicon naming a type the model lacks) is refused here.
     config.validate()?;
-    let mut tensors = weights.named();
-    tensors.sort_by_key(|(name, _)| *name);
-    write_file(out, &tensors, &config)?;
+    let tensors = weights.named();
+    if file.starts_with(b"GGUF") {
+        let mut blocks = Vec::with_capacity(tensors.len());
+        for (name, tensor) in &tensors {
+            let Stored::Blocks(q) = tensor else { unreachable!("a GGUF file holds blocks") };
+            blocks.push((*name, q.as_ref()));
+        }
+        write_file(out, &blocks, &config)?;
+    } else {
+        out.write_all(&model_file::write(&tensors, &config)?).map_err(candle_core::Error::from)?;
+    }
     Ok(config)
 }
 
