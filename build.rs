@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 fn main() {
     for (file, var) in [
-        ("public/models/medlight-q8_0.gguf", "MEDLIGHT_MODEL_SHA256"),
+        ("public/models/medlight-q8_0.safetensors", "MEDLIGHT_MODEL_SHA256"),
         ("public/models/tokenizer.json", "MEDLIGHT_TOKENIZER_SHA256"),
     ] {
         println!("cargo:rerun-if-changed={file}");

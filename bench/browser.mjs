@@ -43,7 +43,7 @@ const TYPES = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
   ".wasm": "application/wasm", ".json": "application/json", ".css": "text/css",
 };
-const COMPRESSIBLE = new Set([".html", ".js", ".mjs", ".wasm", ".json", ".css", ".gguf", ".onnx"]);
+const COMPRESSIBLE = new Set([".html", ".js", ".mjs", ".wasm", ".json", ".css", ".gguf", ".safetensors", ".onnx"]);
 
 /** Static server: gzip (level 9, cached) for clients that accept it, ETag + max-age for the HTTP
  * cache, and a tally of body bytes sent per path. */

@@ -36,15 +36,15 @@ mod tests {
 
     #[test]
     fn the_shipped_files_pass_and_a_changed_byte_fails() {
-        let model = std::fs::read("public/models/medlight-q8_0.gguf").unwrap();
+        let model = std::fs::read("public/models/medlight-q8_0.safetensors").unwrap();
         assert!(verify("m", &model, MODEL_SHA256).is_ok());
         let tokenizer = std::fs::read("public/models/tokenizer.json").unwrap();
         assert!(verify("t", &tokenizer, TOKENIZER_SHA256).is_ok());
         let mut tampered = model;
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        let error = verify("models/medlight-q8_0.gguf", &tampered, MODEL_SHA256).unwrap_err();
-        assert!(error.starts_with("integrity check failed: models/medlight-q8_0.gguf has SHA-256 "), "{error}");
+        let error = verify("models/medlight-q8_0.safetensors", &tampered, MODEL_SHA256).unwrap_err();
+        assert!(error.starts_with("integrity check failed: models/medlight-q8_0.safetensors has SHA-256 "), "{error}");
         assert!(error.contains(MODEL_SHA256));
     }
 

@@ -4,7 +4,7 @@ use medlight_ner::Entity;
 use serde::{Deserialize, Serialize};
 
 /// Where the worker finds the model, relative to the page.
-pub const MODEL_URL: &str = "models/medlight-q8_0.gguf";
+pub const MODEL_URL: &str = "models/medlight-q8_0.safetensors";
 pub const TOKENIZER_URL: &str = "models/tokenizer.json";
 /// SHA-256 of the model files this build ships, recorded by `build.rs`.
 pub const MODEL_SHA256: &str = env!("MEDLIGHT_MODEL_SHA256");

@@ -157,7 +157,7 @@ fn answer(
     let (status, body, kind) = match std::fs::read(&file) {
         _ if is_model && mode == UNAVAILABLE => ("503 Service Unavailable", b"model download disabled by the test".to_vec(), "text/plain"),
         Ok(mut body) if inside => {
-            if mode == TAMPERED && relative.ends_with(".gguf") {
+            if mode == TAMPERED && relative.ends_with(".safetensors") {
                 let last = body.len() - 1;
                 body[last] ^= 0x40;
             }
@@ -567,7 +567,7 @@ async fn e2e_without_relaxed_simd_the_baseline_worker_tags_the_same() {
 async fn e2e_a_failed_model_download_shows_an_error_and_retry_recovers() {
     let (server, browser, error) = open_failing(UNAVAILABLE).await;
     assert!(
-        error.contains("The model could not be loaded: cannot download models/medlight-q8_0.gguf: HTTP 503"),
+        error.contains("The model could not be loaded: cannot download models/medlight-q8_0.safetensors: HTTP 503"),
         "error message: {error}"
     );
     assert!(server.requests().iter().any(|r| r.target.starts_with("/models/")));
@@ -579,7 +579,7 @@ async fn e2e_a_failed_model_download_shows_an_error_and_retry_recovers() {
 async fn e2e_a_tampered_model_file_fails_the_integrity_check() {
     let (server, browser, error) = open_failing(TAMPERED).await;
     assert!(
-        error.contains("integrity check failed: models/medlight-q8_0.gguf has SHA-256"),
+        error.contains("integrity check failed: models/medlight-q8_0.safetensors has SHA-256"),
         "error message: {error}"
     );
     assert!(error.contains("so it was not used"), "{error}");
@@ -947,7 +947,7 @@ async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
     // This Chromium has relaxed SIMD: the page runs, and the service worker caches, that build only.
     assert!(ours.iter().any(|u| u.ends_with("/worker_relaxed_bg.wasm")), "the network log missed the worker: {requests:?}");
     assert!(!ours.iter().any(|u| u.ends_with("/worker_bg.wasm")), "the baseline worker was fetched too: {ours:?}");
-    assert!(ours.iter().any(|u| u.ends_with("/models/medlight-q8_0.gguf")), "the network log missed the model");
+    assert!(ours.iter().any(|u| u.ends_with("/models/medlight-q8_0.safetensors")), "the network log missed the model");
     for url in ours {
         assert!(url.starts_with(origin), "the app contacted another origin: {url}");
     }

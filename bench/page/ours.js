@@ -5,7 +5,7 @@
 const RELAXED_SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 147, 2, 11]);
 const workerUrl = () =>
   globalThis.medlightWorker ?? (WebAssembly.validate(RELAXED_SIMD_PROBE) ? "/worker_relaxed_loader.js" : "/worker_loader.js");
-const MODEL = "models/medlight-q8_0.gguf";
+const MODEL = "models/medlight-q8_0.safetensors";
 const TOKENIZER = "models/tokenizer.json";
 
 class ModelWorker {

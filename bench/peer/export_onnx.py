@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Exports Medlight's shipped model to ONNX for the transformers.js peer in the browser benchmark.
 
-The peer must run *the same fine-tuned weights*: this reads public/models/medlight-q8_0.gguf,
+The peer must run *the same fine-tuned weights*: this reads public/models/medlight-q8_0.safetensors,
 dequantises it (the weights the app itself computes with), writes a BertForTokenClassification
 graph in plain ONNX ops (no PyTorch needed), checks it against the f32 reference below on real
 sentences, then quantises it the way transformers.js models are shipped: ONNX Runtime's dynamic

@@ -15,6 +15,7 @@ const TYPES = {
   ".css": "text/css",
   ".json": "application/json",
   ".gguf": "application/octet-stream",
+  ".safetensors": "application/octet-stream",
   ".md": "text/markdown",
   ".png": "image/png",
   ".svg": "image/svg+xml",

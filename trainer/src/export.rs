@@ -105,9 +105,9 @@ fn entries(lexicon: &LexiconEntries) -> usize {
     lexicon.values().map(Vec::len).sum()
 }
 
-/// The quantised model's file name for a block format, e.g. `medlight-q8_0.gguf`.
+/// The quantised model's file name for a block format, e.g. `medlight-q8_0.safetensors`.
 pub fn quantized_name(quant: &str) -> String {
-    format!("medlight-{}.gguf", quant.to_ascii_lowercase())
+    format!("medlight-{}.safetensors", quant.to_ascii_lowercase())
 }
 
 /// Completes `out` for the model already written there, trained by `runs` (one run, or a soup's
@@ -117,8 +117,8 @@ pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) ->
     let Export { quant, word_embeddings_quant, outside_bias, lexicon } = export;
     let Some(first) = runs.first() else { bail!("no training run to export") };
     let config = write_model_files(first, out, *outside_bias, lexicon.clone())?;
-    let gguf_path = write_quantized(out, &config, quant, word_embeddings_quant)?;
-    let bytes = std::fs::read(&gguf_path)?;
+    let model_path = write_quantized(out, &config, quant, word_embeddings_quant)?;
+    let bytes = std::fs::read(&model_path)?;
 
     let devel_f32 = score(out, Format::F32, device, &first.devel)?;
     let devel_quantized = score(out, Format::Quantized, device, &first.devel)?;
@@ -197,18 +197,18 @@ pub fn retune(dir: &Path, change: &Change, devel: &[Sentence], device: &Device) 
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", metrics_path.display())),
     };
     let f32_config = if dir.join("config.json").is_file() { Some(model_dir::read_config(dir)?) } else { None };
-    let gguf_path = model_dir::gguf_in(dir)?;
+    let model_path = model_dir::quantized_in(dir)?;
     let mut bytes = std::io::Cursor::new(Vec::new());
-    let config = quantize::edit_config(&model_dir::read(&gguf_path)?, &mut bytes, |c| change.apply(c))
-        .with_context(|| gguf_path.display().to_string())?;
+    let config = quantize::edit_config(&model_dir::read(&model_path)?, &mut bytes, |c| change.apply(c))
+        .with_context(|| model_path.display().to_string())?;
     let bytes = bytes.into_inner();
     let labels = config.labels()?;
     // Written beside and renamed over: an interrupted run leaves the old file whole.
-    let partial = gguf_path.with_extension("gguf.partial");
+    let partial = model_path.with_extension("partial");
     let mut file = std::fs::File::create(&partial)?;
     file.write_all(&bytes)?;
     file.sync_all()?;
-    std::fs::rename(&partial, &gguf_path)?;
+    std::fs::rename(&partial, &model_path)?;
     if let Some(mut f32_config) = f32_config {
         change.apply(&mut f32_config);
         std::fs::write(dir.join("config.json"), f32_config.to_json())?;
@@ -228,7 +228,7 @@ pub fn retune(dir: &Path, change: &Change, devel: &[Sentence], device: &Device) 
         std::fs::write(dir.join("MODEL_CARD.md"), model_card(&m, &labels))?;
     }
     Ok(Retuned {
-        gguf: gguf_path,
+        file: model_path,
         outside_bias: config.outside_bias,
         lexicon_entries: entries(&config.lexicon),
         devel_quantized,
@@ -238,33 +238,75 @@ pub fn retune(dir: &Path, change: &Change, devel: &[Sentence], device: &Device) 
 
 /// What [`retune`] wrote and measured.
 pub struct Retuned {
-    pub gguf: PathBuf,
+    pub file: PathBuf,
     pub outside_bias: f32,
     pub lexicon_entries: usize,
     pub devel_quantized: Report,
     pub devel_f32: Option<Report>,
 }
 
-/// Quantises `<dir>/model.safetensors` into `<dir>/medlight-<quant>.gguf` (the word embedding
-/// table in `word_embeddings_quant`), replacing any other `.gguf` there (a model directory holds one).
+/// Quantises `<dir>/model.safetensors` into `<dir>/medlight-<quant>.safetensors` (the word embedding
+/// table in `word_embeddings_quant`), replacing any other quantised file there (a model directory
+/// holds one).
 pub fn write_quantized(dir: &Path, config: &BertConfig, quant: &str, word_embeddings_quant: &str) -> Result<PathBuf> {
-    let formats = quantize::Formats {
-        matrices: quantize::parse_dtype(quant)?,
-        word_embeddings: quantize::parse_dtype(word_embeddings_quant)?,
-    };
-    let tensors: HashMap<String, Tensor> = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)?;
-    let mut named: Vec<(String, Tensor)> = tensors.into_iter().collect();
-    named.sort_by(|a, b| a.0.cmp(&b.0));
-    let gguf_path = dir.join(quantized_name(quant));
+    let formats = formats(quant, word_embeddings_quant)?;
+    let named = f32_tensors(dir)?;
+    let path = dir.join(quantized_name(quant));
     for stale in std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())) {
-        if stale.extension().is_some_and(|x| x == "gguf") && stale != gguf_path {
+        let name = stale.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let quantized = name.ends_with(".gguf") || (name.starts_with("medlight-") && name.ends_with(".safetensors"));
+        if quantized && stale != path {
             std::fs::remove_file(&stale)?;
         }
     }
-    let mut file = BufWriter::new(std::fs::File::create(&gguf_path)?);
-    quantize::write_gguf(&mut file, &named, config, formats)?;
+    let bytes = quantize::write_safetensors(&named, config, formats)?;
+    let mut file = std::fs::File::create(&path)?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    Ok(path)
+}
+
+/// Stores the GGUF model file `gguf` as the safetensors file beside it (named for its matrices'
+/// block format), which gives the same logits, and removes the GGUF file.
+pub fn gguf_to_safetensors(gguf: &Path) -> Result<PathBuf> {
+    let bytes = quantize::gguf_to_safetensors(&model_dir::read(gguf)?).with_context(|| gguf.display().to_string())?;
+    let quant = gguf
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.strip_prefix("medlight-"))
+        .unwrap_or("q8_0");
+    let path = gguf.with_file_name(quantized_name(quant));
+    let mut file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    std::fs::remove_file(gguf)?;
+    Ok(path)
+}
+
+/// The optional GGUF export of `<dir>/model.safetensors` (not what the web app loads), at `out`.
+pub fn write_gguf(dir: &Path, config: &BertConfig, quant: &str, word_embeddings_quant: &str, out: &Path) -> Result<()> {
+    let named = f32_tensors(dir)?;
+    let mut file = BufWriter::new(std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?);
+    quantize::write_gguf(&mut file, &named, config, formats(quant, word_embeddings_quant)?)?;
     file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    Ok(gguf_path)
+    Ok(())
+}
+
+fn formats(quant: &str, word_embeddings_quant: &str) -> Result<quantize::Formats> {
+    Ok(quantize::Formats {
+        matrices: quantize::parse_dtype(quant)?,
+        word_embeddings: quantize::parse_dtype(word_embeddings_quant)?,
+    })
+}
+
+/// `<dir>/model.safetensors`'s tensors in name order.
+fn f32_tensors(dir: &Path) -> Result<Vec<(String, Tensor)>> {
+    let path = dir.join("model.safetensors");
+    let tensors: HashMap<String, Tensor> = candle_core::safetensors::load(&path, &Device::Cpu)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut named: Vec<(String, Tensor)> = tensors.into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(named)
 }
 
 fn score(dir: &Path, format: Format, device: &Device, devel: &[Sentence]) -> Result<Report> {
@@ -304,12 +346,13 @@ fn model_card(m: &Metrics, labels: &LabelSet) -> String {
          | type | precision ({quant}) | recall ({quant}) | F1 (f32) | F1 ({quant}) | gold entities |\n|---|---|---|---|---|---|\n\
          {rows}| **overall** | {p} | {r} | **{f}** | **{qf}** | {support} |\n\n\
          ## Files\n\n\
-         - `{file}` ({mb:.1} MB, SHA-256 `{sha}`): the quantised model the web app runs. GGUF v2: weight \
-         matrices with ≥ 32 rows in `{quant}` blocks (position embeddings included), the word embedding \
-         table in `{equant}` blocks, norms, biases and the classifier in f32; metadata `medlight.config` holds \
-         `config.json`. At load, inference re-packs each weight matrix as 7-bit integers with one scale per \
-         row and runs the linear layers in integer arithmetic (inputs quantised per row to 8 bits); the rest in \
-         f32. The {quant} columns are computed that way, as the browser computes.\n\
+         - `{file}` ({mb:.1} MB, SHA-256 `{sha}`): the quantised model the web app runs. safetensors \
+         (Medlight format 2): each encoder weight matrix, quantised to `{quant}` and then to 7-bit integers with \
+         one scale per row, as `I8` with an `F32` `<name>_scale`; the position embeddings in `{quant}` blocks and \
+         the word embedding table in `{equant}` blocks, both as `U8` rows (metadata `medlight.blocks`); norms, \
+         biases and the classifier in `F32`; metadata `medlight.config` holds `config.json`. Inference runs the \
+         linear layers in integer arithmetic on those integers (inputs quantised per row to 8 bits), the rest \
+         in f32. The {quant} columns are computed that way, as the browser computes.\n\
          - `config.json` (also in the file's metadata): `outside_bias` {bias} is added to the log-probability of \
          `O` before constrained Viterbi decoding, so a word becomes part of an entity only when the model is \
          surer of it; all columns are scored with it, and with Medlight's one-string-one-type rule: devel is \

@@ -50,7 +50,8 @@ enum Command {
     Eval(EvalArgs),
     /// Tag plain text files (or stdin): one JSON line of entities per input.
     Predict(PredictArgs),
-    /// Write the quantised model file (`medlight-<quant>.gguf`) of a trained model directory.
+    /// Write the quantised model file (`medlight-<quant>.safetensors`) of a trained model directory;
+    /// in a directory with only a GGUF file, store that file's weights as safetensors.
     Quantize(QuantizeArgs),
     /// Average several trained models' weights (epochs of one run, or runs with other seeds) into a
     /// model directory, quantised file included.
@@ -71,7 +72,7 @@ enum Command {
 
 #[derive(Args)]
 struct DequantizeArgs {
-    /// Model directory with the quantised file (*.gguf) and tokenizer.json
+    /// Model directory with the quantised file (medlight-*.safetensors) and tokenizer.json
     #[arg(long)]
     model: PathBuf,
     /// Output model directory
@@ -85,7 +86,7 @@ struct DequantizeArgs {
 
 #[derive(Args)]
 struct RetuneArgs {
-    /// Model directory (a *.gguf with tokenizer.json; metrics.json, MODEL_CARD.md, config.json and
+    /// Model directory (a quantised medlight-*.safetensors with tokenizer.json; metrics.json, MODEL_CARD.md, config.json and
     /// model.safetensors are updated or re-scored when there)
     #[arg(long)]
     model: PathBuf,
@@ -129,9 +130,13 @@ struct AverageArgs {
 
 #[derive(Args)]
 struct QuantizeArgs {
-    /// Model directory with model.safetensors and config.json
+    /// Model directory with model.safetensors and config.json (or only a *.gguf to convert)
     #[arg(long)]
     model: PathBuf,
+    /// Also write a GGUF file of the same blocks here (an optional export; the web app loads the
+    /// safetensors file)
+    #[arg(long, value_name = "FILE")]
+    gguf: Option<PathBuf>,
     /// Block format (q8_0, q5_0, q5_1, q4_0, q4_1, f16, f32)
     #[arg(long, default_value = "q8_0")]
     quant: String,
@@ -326,7 +331,7 @@ impl LexiconRule {
 
 #[derive(Args)]
 struct EvalArgs {
-    /// Model directory (model.safetensors + config.json, or a *.gguf) with tokenizer.json
+    /// Model directory (model.safetensors + config.json, or a quantised medlight-*.safetensors) with tokenizer.json
     #[arg(long)]
     model: PathBuf,
     /// IOB2 file to score
@@ -444,7 +449,7 @@ struct PretrainArgs {
 
 #[derive(Args)]
 struct PredictArgs {
-    /// Model directory (model.safetensors + config.json, or a *.gguf) with tokenizer.json
+    /// Model directory (model.safetensors + config.json, or a quantised medlight-*.safetensors) with tokenizer.json
     #[arg(long)]
     model: PathBuf,
     /// Plain text files; `-` or none reads stdin
@@ -502,7 +507,7 @@ fn retune(args: RetuneArgs) -> Result<()> {
     let f32_text = done.devel_f32.map_or("no f32 weights to score".to_string(), |r| format!("{:.2} f32", 100.0 * r.overall.f1));
     println!(
         "{}: outside_bias {}, {} lexicon names; {} F1 {:.2} quantised ({}), {f32_text}",
-        done.gguf.display(),
+        done.file.display(),
         done.outside_bias,
         done.lexicon_entries,
         devel.display(),
@@ -529,7 +534,20 @@ fn average(args: AverageArgs) -> Result<()> {
 }
 
 fn quantize(args: QuantizeArgs) -> Result<()> {
+    if !args.model.join("model.safetensors").is_file() {
+        let gguf = model_dir::quantized_in(&args.model)?;
+        if gguf.extension().is_none_or(|x| x != "gguf") {
+            bail!("{}: no model.safetensors to quantise", args.model.display());
+        }
+        let path = export::gguf_to_safetensors(&gguf)?;
+        println!("stored {} as {} (same weights, same logits)", gguf.display(), path.display());
+        return Ok(());
+    }
     let config = model_dir::read_config(&args.model)?;
+    if let Some(gguf) = &args.gguf {
+        export::write_gguf(&args.model, &config, &args.quant, &args.word_embeddings_quant, gguf)?;
+        println!("wrote {}", gguf.display());
+    }
     let path = export::write_quantized(&args.model, &config, &args.quant, &args.word_embeddings_quant)?;
     println!("wrote {} ({:.1} MB)", path.display(), std::fs::metadata(&path)?.len() as f64 / 1e6);
     Ok(())

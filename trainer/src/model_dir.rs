@@ -10,24 +10,32 @@ use medlight_ner::{align, BertConfig, Tagger};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// f32 `model.safetensors` if present, else the quantised `.gguf`.
+    /// f32 `model.safetensors` if present, else the quantised model file.
     Auto,
     F32,
     Quantized,
 }
 
-/// The quantised model file in `dir`: the single `*.gguf` there.
-pub fn gguf_in(dir: &Path) -> Result<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+/// The quantised model file in `dir`: the single `medlight-*.safetensors` there, or else the
+/// single `*.gguf` (an older or optional export).
+pub fn quantized_in(dir: &Path) -> Result<PathBuf> {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read model directory {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "gguf"))
         .collect();
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => bail!("{}: no quantised model (*.gguf)", dir.display()),
-        _ => bail!("{}: several *.gguf files; keep one", dir.display()),
+    let named = |p: &PathBuf, prefix: &str, ext: &str| {
+        p.extension().is_some_and(|x| x == ext)
+            && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix))
+    };
+    for (prefix, ext) in [("medlight-", "safetensors"), ("", "gguf")] {
+        let mut found: Vec<&PathBuf> = files.iter().filter(|p| named(p, prefix, ext)).collect();
+        match found.len() {
+            0 => continue,
+            1 => return Ok(found.remove(0).clone()),
+            _ => bail!("{}: several {prefix}*.{ext} files; keep one", dir.display()),
+        }
     }
+    bail!("{}: no quantised model (medlight-*.safetensors or *.gguf)", dir.display())
 }
 
 pub fn read(path: &Path) -> Result<Vec<u8>> {
@@ -57,8 +65,8 @@ pub fn load_tagger(dir: &Path, format: Format, device: &Device) -> Result<Tagger
             .with_context(|| format!("cannot read {}", f32_file.display()))?;
         TokenClassifier::load(&Weights::float(vb), &config).with_context(|| f32_file.display().to_string())?
     } else {
-        let path = gguf_in(dir)?;
-        TokenClassifier::from_gguf(&read(&path)?, device).with_context(|| path.display().to_string())?
+        let path = quantized_in(dir)?;
+        TokenClassifier::from_model_file(&read(&path)?, device).with_context(|| path.display().to_string())?
     };
     Ok(Tagger::new(model, tokenizer)?)
 }
