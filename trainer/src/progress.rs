@@ -90,7 +90,7 @@ pub fn step_done() {
             t.reported = true;
             let per_step = since.elapsed().as_secs_f64() / (t.steps - 1) as f64;
             let left = p.bar.length().unwrap_or(0).saturating_sub(p.bar.position() + 1);
-            p.bar.println(format!(
+            line(&p.bar, format!(
                 "measured {per_step:.2} s/step on {} over {} steps → about {} for the {left} steps left",
                 p.device,
                 t.steps - 1,
@@ -104,8 +104,17 @@ pub fn step_done() {
 /// Prints a line above the bar (or to stderr without one).
 pub fn println(line: String) {
     match PIPELINE.get() {
-        Some(p) => p.bar.println(line),
+        Some(p) => self::line(&p.bar, line),
         None => eprintln!("{line}"),
+    }
+}
+
+/// A hidden bar (stderr not a terminal: logs, tests) prints nothing, so its lines go to stderr.
+fn line(bar: &ProgressBar, text: String) {
+    if bar.is_hidden() {
+        eprintln!("{text}");
+    } else {
+        bar.println(text);
     }
 }
 
