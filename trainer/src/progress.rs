@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Steps timed before the estimate is printed; the first one (allocation, warm-up) is not counted.
-const TIMED_STEPS: u64 = 5;
+/// Steps timed before the estimate is printed: enough to mix the length buckets' short and long
+/// batches. The first one (allocation, warm-up) is not counted.
+const TIMED_STEPS: u64 = 30;
 
 struct Pipeline {
     bar: ProgressBar,

@@ -243,12 +243,12 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     init::seed_variables(&varmap, settings.seed)?;
     if !settings.from_scratch {
         let report = init::load_pretrained(&varmap, &base.join("model.safetensors"), device)?;
-        eprintln!(
+        progress::println(format!(
             "loaded {} tensors from {}; newly initialised: {}",
             report.loaded.len(),
             base.display(),
             report.missing.join(", ")
-        );
+        ));
     }
     let frozen: &[&str] = if settings.freeze_embeddings {
         model.freeze_word_embeddings();

@@ -52,11 +52,11 @@ fn a_given_base_without_its_weights_names_the_missing_file() {
 #[test]
 fn a_run_prints_its_plan_and_measured_time_per_step() {
     let dir = scratch("plan");
-    let out = train(&dir, &["--from-scratch", "--seeds", "1,2", "--max-train-sentences", "10"]);
+    let out = train(&dir, &["--from-scratch", "--seeds", "1,2,3,4", "--max-train-sentences", "10"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    // 10 sentences in batches of 2: 5 steps per epoch; 2 runs of 2 epochs.
-    assert!(stderr.contains("plan: 2 × soup (2 epochs × 5 steps), then export and scoring = 20 steps"), "{stderr}");
+    // 10 sentences in batches of 2: 5 steps per epoch; 4 runs of 2 epochs.
+    assert!(stderr.contains("plan: 4 × soup (2 epochs × 5 steps), then export and scoring = 40 steps"), "{stderr}");
     assert!(stderr.contains("s/step on Cpu"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
