@@ -1,6 +1,7 @@
 //! The trainer as a library: the `trainer` binary is a thin CLI over it, and tests drive it directly.
 
 pub mod average;
+pub mod base_model;
 pub mod batches;
 pub mod data;
 pub mod dequantize;
@@ -11,6 +12,8 @@ pub mod gpu;
 pub mod model_dir;
 pub mod optim;
 pub mod plot;
+pub mod plan;
 pub mod pretrain;
+pub mod progress;
 pub mod soup;
 pub mod train;

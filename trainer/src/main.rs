@@ -578,6 +578,7 @@ fn train(args: TrainArgs) -> Result<()> {
     } else {
         args.lexicon_rule.learn(&data.join("train.tsv"), args.max_train_sentences)?
     };
+    trainer::base_model::ensure(&args.base, args.from_scratch)?;
     // Dropout defaults come from the base config when it is readable; train::run reports it if not.
     let base_config = std::fs::read_to_string(args.base.join("config.json"))
         .ok()
@@ -622,6 +623,10 @@ fn train(args: TrainArgs) -> Result<()> {
     };
     let texts = if args.distill.no_distill { Vec::new() } else { args.distill.texts(&settings.data)? };
     let soup_out = if args.distill.no_distill { args.out.clone() } else { args.out.join("soup") };
+    let recipe = distill::Recipe { rounds: args.distill.distill_rounds, ..Default::default() };
+    let soup_runs = if args.distill.teacher.is_some() { 0 } else { args.seeds.len() };
+    let distilled = (!args.distill.no_distill).then_some((&recipe, texts.as_slice()));
+    trainer::plan::start(&settings, soup_runs, distilled, &device)?;
     let teacher = match &args.distill.teacher {
         Some(teacher) => teacher.clone(),
         None => {
@@ -642,7 +647,6 @@ fn train(args: TrainArgs) -> Result<()> {
             soup_out
         }
     };
-    let recipe = distill::Recipe { rounds: args.distill.distill_rounds, ..Default::default() };
     let student = distill::run(&teacher, &texts, &settings, &recipe, &args.out.join("distill"), &args.out, &device, control)?;
     let m = export::finish(&[student], &args.out, &export_with(args.outside_bias.unwrap_or(STUDENT_OUTSIDE_BIAS)), &device)?;
     report(&m, &args.out)

@@ -27,7 +27,7 @@ pub fn train_members(settings: &Settings, seeds: &[u64], out: &Path, device: &De
     let mut members = Vec::with_capacity(seeds.len());
     for (i, &seed) in seeds.iter().enumerate() {
         let dir = member_dir(out, seed);
-        eprintln!("seed {seed} ({} of {}): {}", i + 1, seeds.len(), dir.display());
+        crate::progress::println(format!("seed {seed} ({} of {}): {}", i + 1, seeds.len(), dir.display()));
         let outcome = train::run(Settings { seed, ..settings.clone() }, &dir, device, control)
             .with_context(|| format!("run with seed {seed} in {}", dir.display()))?;
         outcome

@@ -8,7 +8,6 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{VarBuilder, VarMap};
-use indicatif::{ProgressBar, ProgressStyle};
 use medlight_ner::align::{self, SpecialTokens};
 use medlight_ner::metrics::Report;
 use medlight_ner::model::{init, train_ops, Dropout, TokenClassifier, Weights};
@@ -21,6 +20,7 @@ use crate::average;
 use crate::batches::{self, Batch, Example};
 use crate::data::{self, Sentence};
 use crate::optim::{AdamW, Schedule};
+use crate::progress;
 
 /// Everything a run depends on; saved in checkpoints and `metrics.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -243,12 +243,12 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     init::seed_variables(&varmap, settings.seed)?;
     if !settings.from_scratch {
         let report = init::load_pretrained(&varmap, &base.join("model.safetensors"), device)?;
-        eprintln!(
+        progress::println(format!(
             "loaded {} tensors from {}; newly initialised: {}",
             report.loaded.len(),
             base.display(),
             report.missing.join(", ")
-        );
+        ));
     }
     let frozen: &[&str] = if settings.freeze_embeddings {
         model.freeze_word_embeddings();
@@ -275,7 +275,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
                 state.settings
             );
         }
-        eprintln!("resuming after epoch {} of {}", state.epochs_done, settings.epochs);
+        progress::println(format!("resuming after epoch {} of {}", state.epochs_done, settings.epochs));
         state
     } else {
         if checkpoint.join("state.json").is_file() {
@@ -295,6 +295,8 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         }
     };
 
+    // A resumed run's finished epochs count as done on the pipeline's bar.
+    progress::skip((state.epochs_done * steps_per_epoch) as u64);
     for epoch in state.epochs_done + 1..=settings.epochs {
         let started = Instant::now();
         // Seeds derived from (seed, epoch): a resumed run sees the same batches and dropout.
@@ -306,7 +308,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         );
         dropout.fused = fused_ops;
         let plan = batches::plan_epoch(&examples, settings.batch_size, &mut rng);
-        let bar = progress_bar(plan.len() as u64, epoch, settings.epochs);
+        let bar = progress::epoch_bar(plan.len() as u64, epoch, settings.epochs);
         // The losses add up where they are computed and are read only now and then: on a GPU each
         // read waits for the queued work, and the GPU then idles while the next step is prepared.
         let (mut loss_sum, mut loss_total, mut tokens) = (0.0, None::<Tensor>, 0usize);
@@ -318,6 +320,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             let grads = loss.backward()?;
             optimiser.step(&grads, schedule.at(state.step), settings.clip)?;
             state.step += 1;
+            progress::step_done();
             let loss = loss.detach();
             loss_total = Some(match loss_total {
                 Some(total) => (total + loss)?,
@@ -332,7 +335,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             bar.inc(1);
         }
         let train_seconds = started.elapsed().as_secs_f64();
-        bar.finish_and_clear();
+        progress::end_epoch(&bar);
         let tagger = Tagger::new(model.clone(), tokenizer.clone())?;
         let (_, report) = data::tag_and_score(&tagger, &devel)?;
         let averaged = if settings.average_last > 1 {
@@ -350,7 +353,7 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             devel: report.clone(),
             averaged: averaged.as_ref().map(|(a, _)| a.clone()),
         };
-        eprintln!(
+        progress::println(format!(
             "epoch {epoch}/{}: loss {:.4}, devel P {:.2} R {:.2} F1 {:.2} ({}), {:.0} tok/s, {:.1} s ({:.1} s training)",
             settings.epochs,
             record.train_loss,
@@ -361,14 +364,14 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             record.tokens_per_second,
             record.seconds,
             record.train_seconds
-        );
+        ));
         if let Some((a, _)) = &averaged {
-            eprintln!(
+            progress::println(format!(
                 "  mean of epochs {}-{epoch}: devel F1 {:.2} ({})",
                 epoch + 1 - a.epochs,
                 100.0 * a.devel.overall.f1,
                 per_type_f1(&a.devel)
-            );
+            ));
         }
         state.history.push(record);
         state.epochs_done = epoch;
@@ -474,17 +477,6 @@ fn loss(logits: &Tensor, batch: &Batch, smoothing: f64) -> Result<Tensor> {
 
 pub fn per_type_f1(report: &Report) -> String {
     report.per_type.iter().map(|(k, s)| format!("{k} {:.2}", 100.0 * s.f1)).collect::<Vec<_>>().join(", ")
-}
-
-fn progress_bar(len: u64, epoch: usize, epochs: usize) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} | {elapsed} elapsed, ETA {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("{epoch}/{epochs}"));
-    bar
 }
 
 /// Writes through a temporary file and renames, so a kill mid-write never leaves a torn file.
