@@ -1,6 +1,7 @@
 //! The trainer as a library: the `trainer` binary is a thin CLI over it, and tests drive it directly.
 
 pub mod average;
+pub mod context_eval;
 pub mod batches;
 pub mod data;
 pub mod dequantize;
