@@ -2,6 +2,7 @@
 
 pub mod average;
 pub mod base_model;
+pub mod context_eval;
 pub mod batches;
 pub mod data;
 pub mod dequantize;

@@ -68,6 +68,22 @@ enum Command {
     /// Task-adaptive pretraining: train the base encoder's masked-language-model objective on
     /// unlabelled in-domain text, writing a base directory for `train --base OUT`.
     Pretrain(PretrainArgs),
+    /// Score the clinical context rules on a ConText test-kit TSV (negation, temporality,
+    /// experiencer).
+    ContextEval(ContextEvalArgs),
+}
+
+#[derive(Args)]
+struct ContextEvalArgs {
+    /// The kit's TSV: header, then number, condition, sentence, negation, temporality, experiencer
+    #[arg(long)]
+    data: PathBuf,
+    /// Print the figures as one JSON object on the last line too
+    #[arg(long)]
+    json: bool,
+    /// Which rows to score: all, odd or even (by position), to tune on one half
+    #[arg(long, default_value = "all")]
+    part: String,
 }
 
 #[derive(Args)]
@@ -482,6 +498,7 @@ fn main() -> Result<()> {
         Some(Command::Retune(args)) => retune(args),
         Some(Command::Pack(args)) => pack(args),
         Some(Command::Pretrain(args)) => pretrain(args),
+        Some(Command::ContextEval(a)) => trainer::context_eval::run(&a.data, a.json, &a.part),
         Some(Command::Dequantize(args)) => {
             dequantize::dequantize(&args.model, args.word_embeddings_from.as_deref(), &args.out)?;
             println!("wrote {}", args.out.display());

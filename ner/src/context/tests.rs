@@ -1,0 +1,68 @@
+use super::*;
+
+fn ctx(sentence: &str, target: &str) -> Context {
+    let start = sentence.find(target).expect("target in sentence");
+    ContextRules::default().span_context(sentence, start, start + target.len())
+}
+
+#[test]
+fn forward_negation_and_lists() {
+    let s = "Patient denies fever, chills or cough.";
+    for t in ["fever", "chills", "cough"] {
+        let c = ctx(s, t);
+        assert!(c.negated, "{t}");
+        assert_eq!(c.triggers.negated.as_deref(), Some("denies"));
+    }
+    assert!(ctx("No fever, chills or cough.", "cough").negated);
+    assert!(!ctx("The patient has fever.", "fever").negated);
+}
+
+#[test]
+fn pseudo_triggers_do_not_negate() {
+    assert!(!ctx("There is no increase in the effusion.", "effusion").negated);
+}
+
+#[test]
+fn terminators_end_scope() {
+    for s in ["No fever but has cough.", "No fever, however cough.", "No pain except cough."] {
+        assert!(!ctx(s, "cough").negated, "{s}");
+    }
+}
+
+#[test]
+fn post_triggers_act_backward() {
+    let c = ctx("Pneumonia was ruled out.", "Pneumonia");
+    assert!(c.negated);
+}
+
+#[test]
+fn possible_hypothetical_historical_family() {
+    assert_eq!(ctx("Rule out MI.", "MI").certainty, Certainty::Possible);
+    assert_eq!(ctx("Return if you develop fever.", "fever").certainty, Certainty::Hypothetical);
+    assert_eq!(ctx("History of stroke.", "stroke").temporality, Temporality::Historical);
+    assert_eq!(ctx("Mother had breast cancer.", "breast cancer").experiencer, Experiencer::Family);
+    assert_eq!(ctx("Mother had breast cancer.", "breast cancer").triggers.experiencer.as_deref(),
+        Some("Mother"));
+}
+
+#[test]
+fn section_headers_set_context_until_the_next() {
+    let text = "FAMILY HISTORY: diabetes.\nPAST MEDICAL HISTORY: asthma.\nPLAN: aspirin.";
+    let mut es: Vec<Entity> = ["diabetes", "asthma", "aspirin"]
+        .iter()
+        .map(|w| {
+            let start = text.find(w).unwrap();
+            Entity { start, end: start + w.len(), label: "Disease".into(), ..Default::default() }
+        })
+        .collect();
+    ContextRules::default().apply(text, &mut es);
+    assert_eq!(es[0].context.experiencer, Experiencer::Family);
+    assert_eq!(es[1].context.temporality, Temporality::Historical);
+    assert_eq!(es[2].context, Context::default());
+}
+
+#[test]
+fn bad_lexicon_rows_name_their_line() {
+    let err = ContextRules::from_tsv("x.tsv", "# c\nno\tnegated\n").unwrap_err();
+    assert!(err.contains("x.tsv:2"), "{err}");
+}

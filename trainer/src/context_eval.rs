@@ -1,0 +1,199 @@
+//! `trainer context-eval`: scores the clinical context rules on a ConText test-kit TSV (header,
+//! then number, condition, sentence, negation, temporality, experiencer).
+
+use std::path::Path;
+
+use anyhow::{bail, Context as _, Result};
+use medlight_ner::context::{Certainty, ContextRules, Experiencer, Temporality};
+
+/// One row of the kit, with its line number in the file.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub line: usize,
+    pub condition: String,
+    pub sentence: String,
+    pub negated: bool,
+    /// "recent", "historical" or "not particular" (hypothetical)
+    pub temporality: String,
+    pub patient: bool,
+}
+
+/// Parses the kit's TSV; a malformed row is an error naming the file and line.
+pub fn read(path: &Path) -> Result<Vec<Row>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse(&path.display().to_string(), &text)
+}
+
+pub fn parse(name: &str, text: &str) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 6 {
+            bail!("{name}:{}: expected 6 tab-separated columns, found {}", i + 1, f.len());
+        }
+        let negated = match f[3].trim().to_lowercase().as_str() {
+            "negated" => true,
+            "affirmed" | "possible" => false,
+            other => bail!("{name}:{}: unknown negation {other:?}", i + 1),
+        };
+        let temporality = f[4].trim().to_lowercase();
+        if !["recent", "historical", "not particular", "hypothetical"].contains(&&*temporality) {
+            bail!("{name}:{}: unknown temporality {:?}", i + 1, f[4]);
+        }
+        let temporality =
+            if temporality == "hypothetical" { "not particular".into() } else { temporality };
+        rows.push(Row {
+            line: i + 1,
+            condition: f[1].trim().to_string(),
+            sentence: f[2].to_string(),
+            negated,
+            temporality,
+            patient: f[5].trim().eq_ignore_ascii_case("patient"),
+        });
+    }
+    Ok(rows)
+}
+
+/// Counts and the rows whose condition was not found in its sentence.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Scores {
+    pub rows: usize,
+    pub tp: usize,
+    pub fp: usize,
+    pub fn_: usize,
+    pub neg_correct: usize,
+    pub temp_correct: usize,
+    pub exp_correct: usize,
+    pub missing: Vec<usize>,
+}
+
+/// Case-insensitive byte span of `needle` in `hay` (ASCII folding keeps byte offsets).
+fn find_ci(hay: &str, needle: &str) -> Option<(usize, usize)> {
+    let h = hay.to_ascii_lowercase();
+    let n = needle.to_ascii_lowercase();
+    h.find(&n).map(|s| (s, s + n.len()))
+}
+
+/// Scores every row. A condition missing from its sentence is listed in `missing` and scored as
+/// the default context (affirmed, recent, patient), so it counts in every figure.
+pub fn score(rules: &ContextRules, rows: &[Row]) -> Scores {
+    let mut s = Scores::default();
+    for r in rows {
+        let c = match find_ci(&r.sentence, &r.condition) {
+            Some((a, b)) => rules.span_context(&r.sentence, a, b),
+            None => {
+                s.missing.push(r.line);
+                Default::default()
+            }
+        };
+        s.rows += 1;
+        match (c.negated, r.negated) {
+            (true, true) => s.tp += 1,
+            (true, false) => s.fp += 1,
+            (false, true) => s.fn_ += 1,
+            _ => {}
+        }
+        s.neg_correct += usize::from(c.negated == r.negated);
+        let temp = if c.certainty == Certainty::Hypothetical {
+            "not particular"
+        } else if c.temporality == Temporality::Historical {
+            "historical"
+        } else {
+            "recent"
+        };
+        s.temp_correct += usize::from(temp == r.temporality);
+        s.exp_correct += usize::from((c.experiencer == Experiencer::Patient) == r.patient);
+    }
+    s
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+impl Scores {
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "negation": {
+                "precision": self.precision(), "recall": self.recall(), "f1": self.f1(),
+                "accuracy": ratio(self.neg_correct, self.rows),
+            },
+            "temporality": {"accuracy": ratio(self.temp_correct, self.rows)},
+            "experiencer": {"accuracy": ratio(self.exp_correct, self.rows)},
+            "rows": self.rows,
+        })
+    }
+}
+
+/// Runs the command: `part` is "all", "odd" or "even" (rows by position, to tune on one half).
+pub fn run(data: &Path, json: bool, part: &str) -> Result<()> {
+    let rows = read(data)?;
+    let rows: Vec<Row> = match part {
+        "all" => rows,
+        "odd" | "even" => {
+            let keep = usize::from(part == "even");
+            rows.into_iter().enumerate().filter(|(i, _)| i % 2 == keep).map(|(_, r)| r).collect()
+        }
+        _ => bail!("--part: expected all, odd or even, got {part:?}"),
+    };
+    let s = score(&ContextRules::default(), &rows);
+    for line in &s.missing {
+        eprintln!("{}:{line}: condition not found in its sentence (scored as default)", data.display());
+    }
+    println!("rows {} (condition not found: {})", s.rows, s.missing.len());
+    println!(
+        "negation    P {:.4}  R {:.4}  F1 {:.4}  accuracy {:.4}",
+        s.precision(),
+        s.recall(),
+        s.f1(),
+        ratio(s.neg_correct, s.rows)
+    );
+    println!("temporality accuracy {:.4}", ratio(s.temp_correct, s.rows));
+    println!("experiencer accuracy {:.4}", ratio(s.exp_correct, s.rows));
+    if json {
+        println!("{}", s.json());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KIT: &str = "n\tc\ts\tneg\ttemp\texp\n\
+        1\tfever\tPatient denies FEVER.\tNegated\tRecent\tPatient\n\
+        2\tstroke\tHistory of STROKE.\tAffirmed\tHistorical\tPatient\n\
+        3\tcough\tShe has a rash.\tAffirmed\tRecent\tPatient\n";
+
+    #[test]
+    fn scores_rows_and_counts_missing_conditions() {
+        let rows = parse("kit.tsv", KIT).unwrap();
+        let s = score(&ContextRules::default(), &rows);
+        assert_eq!((s.rows, s.tp, s.fp, s.fn_), (3, 1, 0, 0));
+        assert_eq!(s.missing, vec![4]);
+        assert_eq!(s.temp_correct, 3);
+        assert_eq!(s.json()["negation"]["f1"], 1.0);
+    }
+
+    #[test]
+    fn malformed_rows_name_file_and_line() {
+        let err = parse("kit.tsv", "h\n1\tfever\tno FEVER\n").unwrap_err().to_string();
+        assert!(err.contains("kit.tsv:2"), "{err}");
+        let err = parse("kit.tsv", "h\n1\tf\tF\tMaybe\tRecent\tPatient\n").unwrap_err();
+        assert!(err.to_string().contains("kit.tsv:2"));
+    }
+}
