@@ -26,8 +26,8 @@ browser)
   python3 -c 'import onnx, onnxruntime, gguf, tokenizers, numpy' 2>/dev/null \
     || python3 -m pip install --quiet onnx onnxruntime gguf tokenizers numpy >&2
   peer=bench/peer/model/medlight
-  if [[ ! -f $peer/onnx/model_quantized.onnx || public/models/medlight-q8_0.gguf -nt $peer/onnx/model_quantized.onnx ]]; then
-    python3 bench/peer/export_onnx.py public/models/medlight-q8_0.gguf public/models/tokenizer.json "$peer" >&2
+  if [[ ! -f $peer/onnx/model_quantized.onnx || public/models/medlight-q8_0.safetensors -nt $peer/onnx/model_quantized.onnx ]]; then
+    python3 bench/peer/export_onnx.py public/models/medlight-q8_0.safetensors public/models/tokenizer.json "$peer" >&2
   fi
   mkdir -p bench/results
   exec node bench/browser.mjs --json bench/results/browser.json "$@"
