@@ -14,6 +14,13 @@ pub struct Row<'a> {
     pub label: &'a str,
     pub score: f32,
     pub text: &'a str,
+    /// Clinical context (flat, so CSV has a column for each).
+    pub negated: bool,
+    pub certainty: &'static str,
+    pub temporality: &'static str,
+    pub experiencer: &'static str,
+    /// What decided the statuses: "negated by 'denies'"; empty for a present condition.
+    pub context_trigger: String,
 }
 
 /// Entities in text order with code-point offsets. Entities whose offsets do not fit `text` are left out.
@@ -28,6 +35,11 @@ pub fn rows<'a>(text: &'a str, entities: &'a [Entity]) -> Vec<Row<'a>> {
             label: &e.label,
             score: e.score,
             text: &text[e.start..e.end],
+            negated: e.context.negated,
+            certainty: e.context.certainty.as_str(),
+            temporality: e.context.temporality.as_str(),
+            experiencer: e.context.experiencer.as_str(),
+            context_trigger: e.context.explanation().join("; "),
         })
         .collect()
 }

@@ -167,6 +167,8 @@ impl Tagger {
             let spans: Vec<_> = pieces.words.iter().map(|w| w.bytes.start + range.start..w.bytes.end + range.start).collect();
             entities.extend(decode::entities(&spans, &names, &probs));
         }
+        // Over the whole text, not the parts: a section header sets the context of what follows it.
+        crate::context::ContextRules::builtin().apply(text, &mut entities);
         Ok(Annotated { entities, sub_tokens: encoded.iter().map(|(_, p)| p.ids.len()).sum() })
     }
 

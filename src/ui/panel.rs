@@ -28,6 +28,16 @@ pub fn EntityPanel(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<E
     view! {
         <aside class="panel" aria-label="Entities found">
             <h2>"Entities"</h2>
+            <p class="context-counts" aria-live="polite">
+                {move || {
+                    visible.with(|v| {
+                        let negated = v.iter().filter(|e| e.context.negated).count();
+                        let present = v.iter().filter(|e| e.context.statuses().is_empty()).count();
+                        let other = v.len() - negated - present;
+                        format!("{present} present · {negated} negated · {other} possible, historical or not the patient's")
+                    })
+                }}
+            </p>
             {move || {
                 let list = list.get();
                 if list.is_empty() {

@@ -54,11 +54,17 @@ pub fn Highlighted(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<E
                 .map(|segment| match segment.entity {
                     Some(i) => {
                         let e = &shown[i];
-                        let title = format!("{} · {:.0}% confidence", e.label, 100.0 * e.score);
+                        let why: String = e.context.explanation().iter().map(|w| format!(" · {w}")).collect();
+                        let title = format!("{}{why} · {:.0}% confidence", e.label, 100.0 * e.score);
+                        let statuses = e.context.statuses();
+                        let class = std::iter::once(label_class(&e.label)).chain(statuses.iter().map(|s| s.to_string())).collect::<Vec<_>>().join(" ");
+                        let spoken = format!("{}: {title}", segment.text);
                         view! {
                             <mark
                                 id=format!("mention-{i}")
-                                class=label_class(&e.label)
+                                class=class
+                                data-context=statuses.join(" ")
+                                aria-label=spoken
                                 data-label=e.label.clone()
                                 title=title.clone()
                                 data-tip=title

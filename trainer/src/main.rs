@@ -834,6 +834,7 @@ struct PredictedEntity<'a> {
     label: &'a str,
     score: f32,
     text: &'a str,
+    context: &'a medlight_ner::context::Context,
 }
 
 fn predict(args: PredictArgs) -> Result<()> {
@@ -859,6 +860,7 @@ fn predict(args: PredictArgs) -> Result<()> {
                 label: &e.label,
                 score: e.score,
                 text: &text[e.start..e.end],
+                context: &e.context,
             })
             .collect();
         let line = serde_json::json!({ "source": file.display().to_string(), "entities": entities });

@@ -77,6 +77,78 @@ use crate::decode::Entity;
 
 const TRIGGERS: &str = include_str!("../../data/context_triggers.tsv");
 
+impl Certainty {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Certainty::Certain => "certain",
+            Certainty::Possible => "possible",
+            Certainty::Hypothetical => "hypothetical",
+        }
+    }
+}
+
+impl Temporality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Temporality::Recent => "recent",
+            Temporality::Historical => "historical",
+        }
+    }
+}
+
+impl Experiencer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Experiencer::Patient => "patient",
+            Experiencer::Family => "family",
+            Experiencer::Other => "other",
+        }
+    }
+}
+
+impl Context {
+    /// The statuses other than the default, as short words (CSS classes and screen-reader text):
+    /// "negated", "possible", "hypothetical", "historical", "family", "other".
+    pub fn statuses(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.negated {
+            out.push("negated");
+        }
+        match self.certainty {
+            Certainty::Certain => {}
+            Certainty::Possible => out.push("possible"),
+            Certainty::Hypothetical => out.push("hypothetical"),
+        }
+        if self.temporality == Temporality::Historical {
+            out.push("historical");
+        }
+        match self.experiencer {
+            Experiencer::Patient => {}
+            Experiencer::Family => out.push("family"),
+            Experiencer::Other => out.push("other"),
+        }
+        out
+    }
+
+    /// Each status with the phrase that decided it, for a tooltip: "negated by 'denies'".
+    pub fn explanation(&self) -> Vec<String> {
+        let t = &self.triggers;
+        let why = |status: &str, trigger: &Option<String>| match trigger {
+            Some(phrase) => format!("{status} by '{phrase}'"),
+            None => status.to_string(),
+        };
+        self.statuses()
+            .into_iter()
+            .map(|status| match status {
+                "negated" => why(status, &t.negated),
+                "possible" | "hypothetical" => why(status, &t.certainty),
+                "historical" => why(status, &t.temporality),
+                _ => why(&format!("experienced by {status}"), &t.experiencer),
+            })
+            .collect()
+    }
+}
+
 /// The compiled trigger lexicon; `default()` uses the one in `ner/data/context_triggers.tsv`.
 #[derive(Debug, Clone)]
 pub struct ContextRules {
@@ -113,6 +185,12 @@ fn sentence_spans(text: &str, from: usize, to: usize) -> Vec<(usize, usize)> {
 }
 
 impl ContextRules {
+    /// The built-in rules, compiled once: every annotation applies them.
+    pub fn builtin() -> &'static ContextRules {
+        static RULES: std::sync::OnceLock<ContextRules> = std::sync::OnceLock::new();
+        RULES.get_or_init(ContextRules::default)
+    }
+
     /// Parses a lexicon in the TSV format of the built-in one.
     pub fn from_tsv(name: &str, data: &str) -> Result<Self, String> {
         Ok(ContextRules { lexicon: Lexicon::parse(name, data)? })
