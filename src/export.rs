@@ -52,22 +52,31 @@ struct Document<'a> {
 }
 
 pub fn to_json(text: &str, entities: &[Entity]) -> String {
-    let document = Document { text, offsets: "unicode code points, end exclusive", entities: rows(text, entities) };
+    let document = Document {
+        text,
+        offsets: "unicode code points, end exclusive",
+        entities: rows(text, entities),
+    };
     serde_json::to_string_pretty(&document).expect("plain data serialises")
 }
 
 pub fn to_csv(text: &str, entities: &[Entity]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows(text, entities) {
-        writer.serialize(row).expect("writing to memory cannot fail");
+        writer
+            .serialize(row)
+            .expect("writing to memory cannot fail");
     }
-    String::from_utf8(writer.into_inner().expect("writing to memory cannot fail")).expect("CSV of UTF-8 is UTF-8")
+    String::from_utf8(writer.into_inner().expect("writing to memory cannot fail"))
+        .expect("CSV of UTF-8 is UTF-8")
 }
 
 /// brat standoff: `T<n>\t<label> <start> <end>\t<text>`. An entity across a line break becomes
-/// fragments (`start end;start end`), as brat requires.
+/// fragments (`start end;start end`), as brat requires. Context other than the default follows
+/// each entity as attribute lines: `A<m>\tNegated T<n>` and `A<m>\tCertainty T<n> possible`.
 pub fn to_brat(text: &str, entities: &[Entity]) -> String {
     let mut out = String::new();
+    let mut attributes = 0;
     for (n, row) in rows(text, entities).into_iter().enumerate() {
         let mut fragments = Vec::new();
         let mut at = row.start;
@@ -75,14 +84,50 @@ pub fn to_brat(text: &str, entities: &[Entity]) -> String {
             let len = piece.chars().count();
             if !piece.trim().is_empty() {
                 let lead = piece.chars().take_while(|c| c.is_whitespace()).count();
-                let trail = piece.chars().rev().take_while(|c| c.is_whitespace()).count();
+                let trail = piece
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_whitespace())
+                    .count();
                 fragments.push((at + lead, at + len - trail, piece.trim()));
             }
             at += len + 1;
         }
-        let spans: Vec<String> = fragments.iter().map(|(s, e, _)| format!("{s} {e}")).collect();
+        let spans: Vec<String> = fragments
+            .iter()
+            .map(|(s, e, _)| format!("{s} {e}"))
+            .collect();
         let texts: Vec<&str> = fragments.iter().map(|(_, _, t)| *t).collect();
-        out.push_str(&format!("T{}\t{} {}\t{}\n", n + 1, row.label, spans.join(";"), texts.join(" ")));
+        out.push_str(&format!(
+            "T{}\t{} {}\t{}\n",
+            n + 1,
+            row.label,
+            spans.join(";"),
+            texts.join(" ")
+        ));
+        for (name, value) in brat_attributes(&row) {
+            attributes += 1;
+            let value = value.map(|v| format!(" {v}")).unwrap_or_default();
+            out.push_str(&format!("A{attributes}\t{name} T{}{value}\n", n + 1));
+        }
+    }
+    out
+}
+
+/// The attributes brat shows for an entity: `Negated` is binary, the others carry their value.
+fn brat_attributes(row: &Row) -> Vec<(&'static str, Option<&'static str>)> {
+    let mut out = Vec::new();
+    if row.negated {
+        out.push(("Negated", None));
+    }
+    for (name, value, default) in [
+        ("Certainty", row.certainty, "certain"),
+        ("Temporality", row.temporality, "recent"),
+        ("Experiencer", row.experiencer, "patient"),
+    ] {
+        if value != default {
+            out.push((name, Some(value)));
+        }
     }
     out
 }
@@ -93,13 +138,22 @@ mod tests {
 
     fn entity(text: &str, needle: &str, label: &str) -> Entity {
         let start = text.find(needle).unwrap();
-        Entity { start, end: start + needle.len(), label: label.into(), score: 0.5, ..Default::default() }
+        Entity {
+            start,
+            end: start + needle.len(),
+            label: label.into(),
+            score: 0.5,
+            ..Default::default()
+        }
     }
 
     const TEXT: &str = "Café 💊 \"β-blockers\", then lung\r\ncancer.";
 
     fn found() -> Vec<Entity> {
-        vec![entity(TEXT, "lung\r\ncancer", "Disease"), entity(TEXT, "\"β-blockers\"", "Chemical")]
+        vec![
+            entity(TEXT, "lung\r\ncancer", "Disease"),
+            entity(TEXT, "\"β-blockers\"", "Chemical"),
+        ]
     }
 
     #[test]
@@ -109,7 +163,10 @@ mod tests {
         assert_eq!(rows[0].text, "\"β-blockers\"");
         let chars: Vec<char> = TEXT.chars().collect();
         for row in &rows {
-            assert_eq!(chars[row.start..row.end].iter().collect::<String>(), row.text);
+            assert_eq!(
+                chars[row.start..row.end].iter().collect::<String>(),
+                row.text
+            );
         }
         assert_eq!((rows[0].start, rows[0].end), (7, 19));
     }
@@ -127,16 +184,60 @@ mod tests {
     fn csv_quotes_what_needs_quoting() {
         let csv = to_csv(TEXT, &found());
         let mut lines = csv.lines();
-        assert_eq!(lines.next(), Some("start,end,label,score,text"));
-        assert_eq!(lines.next(), Some("7,19,Chemical,0.5,\"\"\"β-blockers\"\"\""));
+        assert_eq!(
+            lines.next(),
+            Some("start,end,label,score,text,negated,certainty,temporality,experiencer,context_trigger")
+        );
+        assert_eq!(
+            lines.next(),
+            Some("7,19,Chemical,0.5,\"\"\"β-blockers\"\"\",false,certain,recent,patient,")
+        );
         assert!(csv.contains("\"lung\r\ncancer\""));
     }
 
     #[test]
     fn brat_splits_entities_at_line_breaks() {
-        assert_eq!(to_brat(TEXT, &found()), "T1\tChemical 7 19\t\"β-blockers\"\nT2\tDisease 26 30;32 38\tlung cancer\n");
+        assert_eq!(
+            to_brat(TEXT, &found()),
+            "T1\tChemical 7 19\t\"β-blockers\"\nT2\tDisease 26 30;32 38\tlung cancer\n"
+        );
         let chars: Vec<char> = TEXT.chars().collect();
         assert_eq!(chars[26..30].iter().collect::<String>(), "lung");
         assert_eq!(chars[32..38].iter().collect::<String>(), "cancer");
+    }
+
+    #[test]
+    fn context_travels_to_every_export() {
+        use medlight_ner::context::{Certainty, Context, Experiencer, Triggers};
+        let text = "Denies fever. Mother had asthma.";
+        let mut fever = entity(text, "fever", "Disease");
+        fever.context = Context {
+            negated: true,
+            triggers: Triggers {
+                negated: Some("Denies".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut asthma = entity(text, "asthma", "Disease");
+        asthma.context = Context {
+            experiencer: Experiencer::Family,
+            certainty: Certainty::Possible,
+            ..Default::default()
+        };
+        let found = [fever, asthma];
+        assert_eq!(
+            to_brat(text, &found),
+            "T1\tDisease 7 12\tfever\nA1\tNegated T1\n\
+             T2\tDisease 25 31\tasthma\nA2\tCertainty T2 possible\nA3\tExperiencer T2 family\n"
+        );
+        let json: serde_json::Value = serde_json::from_str(&to_json(text, &found)).unwrap();
+        assert_eq!(json["entities"][0]["negated"], true);
+        assert_eq!(
+            json["entities"][0]["context_trigger"],
+            "negated by 'Denies'"
+        );
+        assert_eq!(json["entities"][1]["experiencer"], "family");
+        assert!(to_csv(text, &found).contains(",true,certain,recent,patient,negated by 'Denies'"));
     }
 }

@@ -36,13 +36,22 @@ pub fn segments(text: &str, entities: &[Entity]) -> Vec<Segment> {
             continue;
         }
         if e.start > at {
-            out.push(Segment { text: text[at..e.start].to_string(), entity: None });
+            out.push(Segment {
+                text: text[at..e.start].to_string(),
+                entity: None,
+            });
         }
-        out.push(Segment { text: text[e.start..e.end].to_string(), entity: Some(i) });
+        out.push(Segment {
+            text: text[e.start..e.end].to_string(),
+            entity: Some(i),
+        });
         at = e.end;
     }
     if at < text.len() {
-        out.push(Segment { text: text[at..].to_string(), entity: None });
+        out.push(Segment {
+            text: text[at..].to_string(),
+            entity: None,
+        });
     }
     out
 }
@@ -51,7 +60,13 @@ pub fn segments(text: &str, entities: &[Entity]) -> Vec<Segment> {
 pub fn label_class(label: &str) -> String {
     let safe: String = label
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("entity entity-{safe}")
 }
@@ -66,7 +81,13 @@ mod tests {
     use super::*;
 
     fn entity(start: usize, end: usize, label: &str) -> Entity {
-        Entity { start, end, label: label.into(), score: 0.9, ..Default::default() }
+        Entity {
+            start,
+            end,
+            label: label.into(),
+            score: 0.9,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -75,11 +96,19 @@ mod tests {
         let b = text.find("β-blockers").unwrap();
         let n = text.find("nausea").unwrap();
         let h = text.find("肝炎").unwrap();
-        let entities = [entity(n, n + "nausea".len(), "Disease"), entity(b, b + "β-blockers".len(), "Chemical"), entity(h, text.len(), "Disease")];
+        let entities = [
+            entity(n, n + "nausea".len(), "Disease"),
+            entity(b, b + "β-blockers".len(), "Chemical"),
+            entity(h, text.len(), "Disease"),
+        ];
         let parts = segments(text, &entities);
         let joined: String = parts.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(joined, text);
-        let marked: Vec<&str> = parts.iter().filter(|s| s.entity.is_some()).map(|s| s.text.as_str()).collect();
+        let marked: Vec<&str> = parts
+            .iter()
+            .filter(|s| s.entity.is_some())
+            .map(|s| s.text.as_str())
+            .collect();
         assert_eq!(marked, ["β-blockers", "nausea", "肝炎"]);
     }
 
@@ -87,9 +116,20 @@ mod tests {
     fn invalid_or_overlapping_offsets_are_dropped() {
         let text = "βeta";
         // 1 is inside the two-byte β; 3..99 is past the end; 0..4 overlaps 2..4.
-        let parts = segments(text, &[entity(1, 3, "X"), entity(3, 99, "X"), entity(0, 4, "X"), entity(2, 4, "X")]);
+        let parts = segments(
+            text,
+            &[
+                entity(1, 3, "X"),
+                entity(3, 99, "X"),
+                entity(0, 4, "X"),
+                entity(2, 4, "X"),
+            ],
+        );
         assert_eq!(parts.iter().filter(|s| s.entity.is_some()).count(), 1);
-        assert_eq!(parts.iter().map(|s| s.text.as_str()).collect::<String>(), text);
+        assert_eq!(
+            parts.iter().map(|s| s.text.as_str()).collect::<String>(),
+            text
+        );
     }
 
     #[test]
@@ -102,6 +142,9 @@ mod tests {
     #[test]
     fn label_classes_are_safe() {
         assert_eq!(label_class("Chemical"), "entity entity-chemical");
-        assert_eq!(label_class("x\" onclick=\"y"), "entity entity-x--onclick--y");
+        assert_eq!(
+            label_class("x\" onclick=\"y"),
+            "entity entity-x--onclick--y"
+        );
     }
 }

@@ -43,13 +43,22 @@ mod tests {
         let mut tampered = model;
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        let error = verify("models/medlight-q8_0.safetensors", &tampered, MODEL_SHA256).unwrap_err();
-        assert!(error.starts_with("integrity check failed: models/medlight-q8_0.safetensors has SHA-256 "), "{error}");
+        let error =
+            verify("models/medlight-q8_0.safetensors", &tampered, MODEL_SHA256).unwrap_err();
+        assert!(
+            error.starts_with(
+                "integrity check failed: models/medlight-q8_0.safetensors has SHA-256 "
+            ),
+            "{error}"
+        );
         assert!(error.contains(MODEL_SHA256));
     }
 
     #[test]
     fn digests_are_lowercase_hex() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -28,15 +28,34 @@ pub enum FromWorker {
     /// starts asynchronously, after its script has run.
     Started,
     /// Bytes of the model files received so far, of `total` when the server said.
-    Progress { loaded: f64, total: Option<f64> },
-    Ready { load_ms: f64, labels: Vec<String> },
+    Progress {
+        loaded: f64,
+        total: Option<f64>,
+    },
+    Ready {
+        load_ms: f64,
+        labels: Vec<String>,
+    },
     /// The model could not be loaded (the page offers a retry).
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
     /// Request `id` could not be annotated; the model stays loaded.
-    AnnotateFailed { id: u32, message: String },
+    AnnotateFailed {
+        id: u32,
+        message: String,
+    },
     /// Request `id` is annotated up to byte `end` of its text: `entities` are those found since the
     /// previous chunk, with UTF-8 byte offsets into the whole text. Long text arrives in several.
-    Chunk { id: u32, end: usize, entities: Vec<Entity> },
+    Chunk {
+        id: u32,
+        end: usize,
+        entities: Vec<Entity>,
+    },
     /// Request `id` is done: `ms` from request to last chunk, `tokens` sub-tokens read.
-    Finished { id: u32, ms: f64, tokens: usize },
+    Finished {
+        id: u32,
+        ms: f64,
+        tokens: usize,
+    },
 }

@@ -14,7 +14,7 @@ pub const RELAXED_SIMD_PROBE: &[u8] = &[
     253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // v128.const 0
     253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // v128.const 0
     253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // v128.const 0
-    253, 147, 2, // i32x4.relaxed_dot_i8x16_i7x16_add_s
+    253, 147, 2,  // i32x4.relaxed_dot_i8x16_i7x16_add_s
     11, // end
 ];
 
@@ -24,10 +24,20 @@ mod tests {
 
     #[test]
     fn the_service_worker_and_the_bench_page_probe_with_the_same_module() {
-        let list = RELAXED_SIMD_PROBE.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ");
+        let list = RELAXED_SIMD_PROBE
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         for file in ["public/sw.js", "bench/page/ours.js"] {
-            let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
-            assert!(text.contains(&format!("[{list}]")), "{file} should probe with [{list}]");
+            let text = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file),
+            )
+            .unwrap();
+            assert!(
+                text.contains(&format!("[{list}]")),
+                "{file} should probe with [{list}]"
+            );
         }
     }
 

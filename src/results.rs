@@ -54,7 +54,11 @@ impl Filters {
 
 /// The entities the filters let through, in text order.
 pub fn shown(entities: &[Entity], filters: &Filters) -> Vec<Entity> {
-    let mut out: Vec<Entity> = entities.iter().filter(|e| filters.shows(e)).cloned().collect();
+    let mut out: Vec<Entity> = entities
+        .iter()
+        .filter(|e| filters.shows(e))
+        .cloned()
+        .collect();
     out.sort_by_key(|e| (e.start, e.end));
     out
 }
@@ -74,18 +78,27 @@ pub fn unique(text: &str, entities: &[Entity]) -> Vec<Unique> {
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     let mut out: Vec<Unique> = Vec::new();
     for (i, e) in entities.iter().enumerate() {
-        let Some(mention) = text.get(e.start..e.end) else { continue };
+        let Some(mention) = text.get(e.start..e.end) else {
+            continue;
+        };
         let key = (e.label.clone(), mention.to_lowercase());
         match index.get(&key) {
             Some(&at) => out[at].occurrences.push(i),
             None => {
                 index.insert(key, out.len());
-                out.push(Unique { label: e.label.clone(), text: mention.to_string(), occurrences: vec![i] });
+                out.push(Unique {
+                    label: e.label.clone(),
+                    text: mention.to_string(),
+                    occurrences: vec![i],
+                });
             }
         }
     }
     out.sort_by(|a, b| {
-        b.occurrences.len().cmp(&a.occurrences.len()).then_with(|| (&a.label, &a.text).cmp(&(&b.label, &b.text)))
+        b.occurrences
+            .len()
+            .cmp(&a.occurrences.len())
+            .then_with(|| (&a.label, &a.text).cmp(&(&b.label, &b.text)))
     });
     out
 }
@@ -93,7 +106,11 @@ pub fn unique(text: &str, entities: &[Entity]) -> Vec<Unique> {
 /// The occurrence to move to from `current` (the index focused now, if any): the next one after
 /// it, wrapping round to the first.
 pub fn next_occurrence(occurrences: &[usize], current: Option<usize>) -> Option<usize> {
-    occurrences.iter().copied().find(|&i| current.is_some_and(|c| i > c)).or(occurrences.first().copied())
+    occurrences
+        .iter()
+        .copied()
+        .find(|&i| current.is_some_and(|c| i > c))
+        .or(occurrences.first().copied())
 }
 
 #[cfg(test)]
@@ -102,7 +119,13 @@ mod tests {
 
     fn entity(text: &str, nth: usize, needle: &str, label: &str, score: f32) -> Entity {
         let start = text.match_indices(needle).nth(nth).unwrap().0;
-        Entity { start, end: start + needle.len(), label: label.into(), score, ..Default::default() }
+        Entity {
+            start,
+            end: start + needle.len(),
+            label: label.into(),
+            score,
+            ..Default::default()
+        }
     }
 
     const TEXT: &str = "Aspirin and aspirin caused Nausea; ASPIRIN again, and nausea.";
@@ -125,7 +148,12 @@ mod tests {
         assert_eq!(shown(&found(), &filters).len(), 4);
         filters.toggle("Disease", false);
         let left = shown(&found(), &filters);
-        assert_eq!(left.iter().map(|e| &TEXT[e.start..e.end]).collect::<Vec<_>>(), ["Aspirin", "ASPIRIN"]);
+        assert_eq!(
+            left.iter()
+                .map(|e| &TEXT[e.start..e.end])
+                .collect::<Vec<_>>(),
+            ["Aspirin", "ASPIRIN"]
+        );
         filters.toggle("Disease", true);
         assert_eq!(shown(&found(), &filters).len(), 4);
     }
@@ -134,9 +162,14 @@ mod tests {
     fn unique_entities_count_case_insensitively() {
         let all = shown(&found(), &Filters::default());
         let list = unique(TEXT, &all);
-        let summary: Vec<(&str, &str, usize)> =
-            list.iter().map(|u| (u.label.as_str(), u.text.as_str(), u.occurrences.len())).collect();
-        assert_eq!(summary, [("Chemical", "Aspirin", 3), ("Disease", "Nausea", 2)]);
+        let summary: Vec<(&str, &str, usize)> = list
+            .iter()
+            .map(|u| (u.label.as_str(), u.text.as_str(), u.occurrences.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [("Chemical", "Aspirin", 3), ("Disease", "Nausea", 2)]
+        );
         assert_eq!(list[0].occurrences, [0, 1, 3]);
     }
 
@@ -152,7 +185,13 @@ mod tests {
 
     #[test]
     fn progress_runs_from_zero_to_one() {
-        let mut a = Annotation { id: 1, text: "abcd".into(), entities: vec![], done: 0, finished: None };
+        let mut a = Annotation {
+            id: 1,
+            text: "abcd".into(),
+            entities: vec![],
+            done: 0,
+            finished: None,
+        };
         assert_eq!(a.progress(), 0.0);
         a.done = 2;
         assert_eq!(a.progress(), 0.5);

@@ -30,7 +30,10 @@ fn root() -> PathBuf {
 
 /// The devel sentences as text (words joined by spaces), in file order.
 fn devel_sentences() -> Vec<String> {
-    devel_tagged().into_iter().map(|(words, _)| words.join(" ")).collect()
+    devel_tagged()
+        .into_iter()
+        .map(|(words, _)| words.join(" "))
+        .collect()
 }
 
 /// The devel sentences as words and gold tags, in file order.
@@ -38,20 +41,29 @@ fn devel_tagged() -> Vec<(Vec<String>, Vec<String>)> {
     let path = std::env::var_os("MEDLIGHT_DEVEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("../shared/data/bc5cdr/devel.tsv"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (set MEDLIGHT_DEVEL)", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (set MEDLIGHT_DEVEL)", path.display()));
     text.split("\n\n")
-        .map(|block| block.lines().filter_map(|l| l.split_once('\t')).map(|(w, t)| (w.to_string(), t.to_string())).unzip())
+        .map(|block| {
+            block
+                .lines()
+                .filter_map(|l| l.split_once('\t'))
+                .map(|(w, t)| (w.to_string(), t.to_string()))
+                .unzip()
+        })
         .filter(|(words, _): &(Vec<String>, Vec<String>)| !words.is_empty())
         .collect()
 }
 
 fn tagger(model: &[u8]) -> Tagger {
-    let tokenizer = std::fs::read(root().join("public/models/tokenizer.json")).expect("public/models/tokenizer.json");
+    let tokenizer = std::fs::read(root().join("public/models/tokenizer.json"))
+        .expect("public/models/tokenizer.json");
     Tagger::from_bytes(model, &tokenizer).expect("the model loads")
 }
 
 fn bench(c: &mut Criterion) {
-    let shipped = std::fs::read(root().join("public/models/medlight-q8_0.safetensors")).expect("public/models/medlight-q8_0.safetensors");
+    let shipped = std::fs::read(root().join("public/models/medlight-q8_0.safetensors"))
+        .expect("public/models/medlight-q8_0.safetensors");
     let ours = &tagger(&shipped);
     let devel = devel_sentences();
     let sentence = devel
@@ -66,14 +78,25 @@ fn bench(c: &mut Criterion) {
     let mask = Tensor::from_vec(mask, (1, len), &Device::Cpu).unwrap();
     let firsts: Vec<usize> = pieces.words.iter().map(|w| w.pieces.start).collect();
     let rows = ours.classify(&[(&pieces.ids, &firsts)]).unwrap().remove(0);
-    eprintln!("typical sentence: {TYPICAL_WORDS} words, {} sub-tokens: {sentence}", pieces.ids.len());
+    eprintln!(
+        "typical sentence: {TYPICAL_WORDS} words, {} sub-tokens: {sentence}",
+        pieces.ids.len()
+    );
 
     let mut group = c.benchmark_group(format!("sentence_{TYPICAL_WORDS}_words"));
-    group.bench_function("tokenise_align", |b| b.iter(|| align::encode_text(ours.tokenizer(), sentence).unwrap()));
-    group.bench_function("forward", |b| b.iter(|| ours.model().forward(&ids, &mask, None).unwrap()));
+    group.bench_function("tokenise_align", |b| {
+        b.iter(|| align::encode_text(ours.tokenizer(), sentence).unwrap())
+    });
+    group.bench_function("forward", |b| {
+        b.iter(|| ours.model().forward(&ids, &mask, None).unwrap())
+    });
     group.bench_function("decode", |b| {
         b.iter(|| {
-            let tags: Vec<&str> = ours.decode(&rows).iter().map(|p| ours.label_set().tag(p.tag)).collect();
+            let tags: Vec<&str> = ours
+                .decode(&rows)
+                .iter()
+                .map(|p| ours.label_set().tag(p.tag))
+                .collect();
             let spans: Vec<_> = pieces.words.iter().map(|w| w.bytes.clone()).collect();
             decode::entities(&spans, &tags, &vec![1.0; tags.len()])
         })
@@ -87,11 +110,18 @@ fn bench(c: &mut Criterion) {
     let w = (Tensor::randn(0f32, 1.0, (outer, inner), &Device::Cpu).unwrap() * 0.05).unwrap();
     let mut group = c.benchmark_group(format!("linear_{rows}x{inner}x{outer}"));
     group.bench_function("f32", |b| b.iter(|| x.matmul(&w.t().unwrap()).unwrap()));
-    let int = IntLinear::new(&w.flatten_all().unwrap().to_vec1().unwrap(), vec![0.0; outer], inner, outer);
+    let int = IntLinear::new(
+        &w.flatten_all().unwrap().to_vec1().unwrap(),
+        vec![0.0; outer],
+        inner,
+        outer,
+    );
     group.bench_function("int8", |b| b.iter(|| x.apply_op1_no_bwd(&int).unwrap()));
     for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_0] {
         let q = QMatMul::from_qtensor(QTensor::quantize(&w, dtype).unwrap()).unwrap();
-        group.bench_function(format!("{dtype:?}").to_lowercase(), |b| b.iter(|| q.forward(&x).unwrap()));
+        group.bench_function(format!("{dtype:?}").to_lowercase(), |b| {
+            b.iter(|| q.forward(&x).unwrap())
+        });
     }
     group.finish();
 
@@ -100,11 +130,17 @@ fn bench(c: &mut Criterion) {
     let parts = sentences(&document);
     let tokens = ours.annotate_parts(&document, &parts).unwrap().sub_tokens;
     let mut group = c.benchmark_group(format!("batch_{BATCH}_sentences"));
-    group.throughput(Throughput::Elements(tokens as u64)).sample_size(10);
+    group
+        .throughput(Throughput::Elements(tokens as u64))
+        .sample_size(10);
     for (name, batch_tokens) in [("one_by_one", 0), ("padded_batch", 8192)] {
         let tagger = tagger(&shipped).with_batch_tokens(batch_tokens);
         group.bench_function(name, |b| {
-            b.iter_batched(|| parts.clone(), |p| tagger.annotate_parts(&document, &p).unwrap(), BatchSize::SmallInput)
+            b.iter_batched(
+                || parts.clone(),
+                |p| tagger.annotate_parts(&document, &p).unwrap(),
+                BatchSize::SmallInput,
+            )
         });
     }
     group.finish();
@@ -114,15 +150,28 @@ fn bench(c: &mut Criterion) {
     let labels = LabelSet::from_types(&["Chemical", "Disease"]);
     let (words, gold): (Vec<Vec<String>>, Vec<Vec<String>>) = devel_tagged().into_iter().unzip();
     let chunks = group_tokenised(&words);
-    let tags: Vec<Vec<usize>> = gold.iter().map(|tags| tags.iter().map(|t| labels.id(t).expect("a BC5CDR tag")).collect()).collect();
+    let tags: Vec<Vec<usize>> = gold
+        .iter()
+        .map(|tags| {
+            tags.iter()
+                .map(|t| labels.id(t).expect("a BC5CDR tag"))
+                .collect()
+        })
+        .collect();
     let mut group = c.benchmark_group("rules");
-    group.throughput(Throughput::Elements(chunks.len() as u64)).sample_size(20);
+    group
+        .throughput(Throughput::Elements(chunks.len() as u64))
+        .sample_size(20);
     group.bench_function("harmonise_devel_chunks", |b| {
         b.iter_batched(
             || tags.clone(),
             |mut tags| {
                 for chunk in &chunks {
-                    consistency::harmonise(&words[chunk.clone()], &mut tags[chunk.clone()], &labels);
+                    consistency::harmonise(
+                        &words[chunk.clone()],
+                        &mut tags[chunk.clone()],
+                        &labels,
+                    );
                 }
                 tags
             },

@@ -14,7 +14,14 @@ pub fn abbreviates<S: AsRef<str>>(short: &str, long: &[S]) -> bool {
     if !SHORT_FORM_CHARS.contains(&short.len()) || !short[0].is_alphabetic() {
         return false;
     }
-    let long: Vec<char> = long.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ").to_lowercase().chars().collect();
+    let long: Vec<char> = long
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+        .chars()
+        .collect();
     let starts_word = |at: usize| at == 0 || !long[at - 1].is_alphanumeric();
     let mut at = long.len();
     for (i, &c) in short.iter().enumerate().rev() {
@@ -22,7 +29,10 @@ pub fn abbreviates<S: AsRef<str>>(short: &str, long: &[S]) -> bool {
             continue;
         }
         // The rightmost match left of the previous one; the first character's must open a word.
-        match (0..at).rev().find(|&p| long[p] == c && (i > 0 || starts_word(p))) {
+        match (0..at)
+            .rev()
+            .find(|&p| long[p] == c && (i > 0 || starts_word(p)))
+        {
             Some(p) => at = p,
             None => return false,
         }
@@ -34,8 +44,9 @@ pub fn abbreviates<S: AsRef<str>>(short: &str, long: &[S]) -> bool {
 /// stands alone in it ("( NMS )") or ends at a `;`, `,` or `:` ("( DEN : 10 mg / kg )"), the first
 /// segment of the parenthesised text, which Schwartz & Hearst read as the short form.
 pub fn parenthesised(words: &[impl AsRef<str>]) -> impl Iterator<Item = usize> + '_ {
-    (1..words.len().saturating_sub(1))
-        .filter(|&i| words[i - 1].as_ref() == "(" && matches!(words[i + 1].as_ref(), ")" | ";" | "," | ":"))
+    (1..words.len().saturating_sub(1)).filter(|&i| {
+        words[i - 1].as_ref() == "(" && matches!(words[i + 1].as_ref(), ")" | ";" | "," | ":")
+    })
 }
 
 /// Where the long form of the short form at `short` (just after a `(`) starts: the fewest words
@@ -68,13 +79,28 @@ mod tests {
     #[test]
     fn short_forms_match_their_long_forms_in_order() {
         assert!(abbreviates("NMS", &words("neuroleptic malignant syndrome")));
-        assert!(abbreviates("COCs", &words("oral contraceptives")), "letters may come from inside words");
+        assert!(
+            abbreviates("COCs", &words("oral contraceptives")),
+            "letters may come from inside words"
+        );
         assert!(abbreviates("PAH", &words("para - aminohippurate")));
-        assert!(!abbreviates("MBC", &words("breast cancer")), "every letter is needed");
-        assert!(!abbreviates("SN", &words("nitrosulfan")), "in order, the first opening a word");
+        assert!(
+            !abbreviates("MBC", &words("breast cancer")),
+            "every letter is needed"
+        );
+        assert!(
+            !abbreviates("SN", &words("nitrosulfan")),
+            "in order, the first opening a word"
+        );
         assert!(!abbreviates("n = 5", &words("verapamil")));
-        assert!(!abbreviates("A", &words("doxorubicin")), "one letter is too short");
-        assert!(!abbreviates("2", &words("Ca")), "a short form starts with a letter");
+        assert!(
+            !abbreviates("A", &words("doxorubicin")),
+            "one letter is too short"
+        );
+        assert!(
+            !abbreviates("2", &words("Ca")),
+            "a short form starts with a letter"
+        );
     }
 
     #[test]
@@ -82,8 +108,14 @@ mod tests {
         let text = words("patients with neuroleptic malignant syndrome ( NMS ) and ( n = 5 )");
         let found: Vec<usize> = parenthesised(&text).collect();
         assert_eq!(found, [6], "only one-word parentheses");
-        let segments = words("diethylnitrosamine ( DEN : 10 mg ) or ( PB ; daily ) or ( PB , daily ) or ( a b )");
-        assert_eq!(parenthesised(&segments).collect::<Vec<_>>(), [2, 9, 15], "or the first word before a `:`, `;` or `,`");
+        let segments = words(
+            "diethylnitrosamine ( DEN : 10 mg ) or ( PB ; daily ) or ( PB , daily ) or ( a b )",
+        );
+        assert_eq!(
+            parenthesised(&segments).collect::<Vec<_>>(),
+            [2, 9, 15],
+            "or the first word before a `:`, `;` or `,`"
+        );
         assert_eq!(long_form_start(&text, 6), Some(2));
         let broken = words("syndrome , malignant ( MS )");
         assert_eq!(long_form_start(&broken, 4), None, "never across a comma");

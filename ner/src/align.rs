@@ -16,7 +16,9 @@ use crate::{Error, Result};
 pub fn load_tokenizer(json: &[u8]) -> Result<Tokenizer> {
     let mut tokenizer = Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
     tokenizer.with_padding(None);
-    tokenizer.with_truncation(None).map_err(|e| Error::Tokenizer(e.to_string()))?;
+    tokenizer
+        .with_truncation(None)
+        .map_err(|e| Error::Tokenizer(e.to_string()))?;
     Ok(tokenizer)
 }
 
@@ -35,7 +37,11 @@ impl SpecialTokens {
                 .token_to_id(token)
                 .ok_or_else(|| Error::Tokenizer(format!("the vocabulary has no `{token}` token")))
         };
-        Ok(Self { cls: id("[CLS]")?, sep: id("[SEP]")?, pad: id("[PAD]").unwrap_or(0) })
+        Ok(Self {
+            cls: id("[CLS]")?,
+            sep: id("[SEP]")?,
+            pad: id("[PAD]").unwrap_or(0),
+        })
     }
 }
 
@@ -50,8 +56,9 @@ pub struct WordPieces {
 
 /// Tokenises already-split words (as in an IOB2 file), keeping the word → first sub-token map.
 pub fn encode_words(tokenizer: &Tokenizer, words: &[&str]) -> Result<WordPieces> {
-    let encoding =
-        tokenizer.encode(words.to_vec(), false).map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let encoding = tokenizer
+        .encode(words.to_vec(), false)
+        .map_err(|e| Error::Tokenizer(e.to_string()))?;
     let mut first_piece = vec![None; words.len()];
     for (index, word) in encoding.get_word_ids().iter().enumerate() {
         if let Some(word) = word {
@@ -61,7 +68,10 @@ pub fn encode_words(tokenizer: &Tokenizer, words: &[&str]) -> Result<WordPieces>
             }
         }
     }
-    Ok(WordPieces { ids: encoding.get_ids().to_vec(), first_piece })
+    Ok(WordPieces {
+        ids: encoding.get_ids().to_vec(),
+        first_piece,
+    })
 }
 
 /// A word found in raw text: its byte range and its sub-tokens' range.
@@ -80,7 +90,9 @@ pub struct TextPieces {
 }
 
 pub fn encode_text(tokenizer: &Tokenizer, text: &str) -> Result<TextPieces> {
-    let encoding = tokenizer.encode(text, false).map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let encoding = tokenizer
+        .encode(text, false)
+        .map_err(|e| Error::Tokenizer(e.to_string()))?;
     let offsets = encoding.get_offsets();
     let mut words: Vec<TextWord> = Vec::new();
     let mut current: Option<u32> = None;
@@ -92,17 +104,26 @@ pub fn encode_text(tokenizer: &Tokenizer, text: &str) -> Result<TextPieces> {
                 last.bytes.end = last.bytes.end.max(end);
                 last.pieces.end = index + 1;
             }
-            _ => words.push(TextWord { bytes: start..end, pieces: index..index + 1 }),
+            _ => words.push(TextWord {
+                bytes: start..end,
+                pieces: index..index + 1,
+            }),
         }
         current = Some(word);
     }
-    Ok(TextPieces { ids: encoding.get_ids().to_vec(), words })
+    Ok(TextPieces {
+        ids: encoding.get_ids().to_vec(),
+        words,
+    })
 }
 
 /// Windows of at most `size` positions over `len` positions, consecutive windows sharing
 /// `overlap` positions. A sequence that fits gives one window.
 pub fn windows(len: usize, size: usize, overlap: usize) -> Vec<Range<usize>> {
-    assert!(size > overlap, "window size {size} must exceed the overlap {overlap}");
+    assert!(
+        size > overlap,
+        "window size {size} must exceed the overlap {overlap}"
+    );
     if len <= size {
         return vec![0..len];
     }
@@ -149,7 +170,11 @@ mod tests {
         let tokenizer = tiny_tokenizer();
         let text = "Aspirin-induced  nausea.";
         let pieces = encode_text(&tokenizer, text).unwrap();
-        let words: Vec<&str> = pieces.words.iter().map(|w| &text[w.bytes.clone()]).collect();
+        let words: Vec<&str> = pieces
+            .words
+            .iter()
+            .map(|w| &text[w.bytes.clone()])
+            .collect();
         assert_eq!(words, ["Aspirin", "-", "induced", "nausea", "."]);
         assert_eq!(pieces.words[0].pieces, 0..2);
     }

@@ -88,24 +88,42 @@ impl BertConfig {
         if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
             return Err(Error::config(
                 "num_attention_heads",
-                format!("{} does not divide hidden_size {}", self.num_attention_heads, self.hidden_size),
+                format!(
+                    "{} does not divide hidden_size {}",
+                    self.num_attention_heads, self.hidden_size
+                ),
             ));
         }
-        if !matches!(self.hidden_act.as_str(), "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu") {
-            return Err(Error::config("hidden_act", format!("`{}` is not supported", self.hidden_act)));
+        if !matches!(
+            self.hidden_act.as_str(),
+            "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu"
+        ) {
+            return Err(Error::config(
+                "hidden_act",
+                format!("`{}` is not supported", self.hidden_act),
+            ));
         }
         if !self.outside_bias.is_finite() {
-            return Err(Error::config("outside_bias", format!("{} is not a finite number", self.outside_bias)));
+            return Err(Error::config(
+                "outside_bias",
+                format!("{} is not a finite number", self.outside_bias),
+            ));
         }
         if self.max_position_embeddings < 3 {
-            return Err(Error::config("max_position_embeddings", "must be at least 3"));
+            return Err(Error::config(
+                "max_position_embeddings",
+                "must be at least 3",
+            ));
         }
         if !self.lexicon.is_empty() {
             let types = self.labels()?.entity_types();
             if let Some(kind) = self.lexicon.keys().find(|k| !types.contains(k)) {
                 return Err(Error::config(
                     "lexicon",
-                    format!("`{kind}` is not one of the model's entity types ({})", types.join(", ")),
+                    format!(
+                        "`{kind}` is not one of the model's entity types ({})",
+                        types.join(", ")
+                    ),
                 ));
             }
         }
@@ -120,11 +138,12 @@ impl BertConfig {
             .ok_or_else(|| Error::config("id2label", "missing: this is not a token classifier"))?;
         let mut tags = vec![String::new(); id2label.len()];
         for (id, tag) in id2label {
-            let index: usize = id
-                .parse()
-                .ok()
-                .filter(|i| *i < tags.len())
-                .ok_or_else(|| Error::config("id2label", format!("key `{id}` is not an id in 0..{}", tags.len())))?;
+            let index: usize = id.parse().ok().filter(|i| *i < tags.len()).ok_or_else(|| {
+                Error::config(
+                    "id2label",
+                    format!("key `{id}` is not an id in 0..{}", tags.len()),
+                )
+            })?;
             tags[index] = tag.clone();
         }
         LabelSet::new(tags)
@@ -132,8 +151,22 @@ impl BertConfig {
 
     /// Turns this (base encoder) config into a token classifier's config for `labels`.
     pub fn with_labels(mut self, labels: &LabelSet) -> Self {
-        self.id2label = Some(labels.tags().iter().enumerate().map(|(i, t)| (i.to_string(), t.clone())).collect());
-        self.label2id = Some(labels.tags().iter().enumerate().map(|(i, t)| (t.clone(), i)).collect());
+        self.id2label = Some(
+            labels
+                .tags()
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i.to_string(), t.clone()))
+                .collect(),
+        );
+        self.label2id = Some(
+            labels
+                .tags()
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.clone(), i))
+                .collect(),
+        );
         self.architectures = Some(vec!["BertForTokenClassification".into()]);
         self
     }
@@ -154,7 +187,9 @@ mod tests {
 
     #[test]
     fn a_missing_field_is_named() {
-        let err = BertConfig::from_json(r#"{"vocab_size": 3}"#).unwrap_err().to_string();
+        let err = BertConfig::from_json(r#"{"vocab_size": 3}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`hidden_size`"), "{err}");
     }
 
@@ -162,23 +197,48 @@ mod tests {
     fn the_outside_bias_defaults_to_zero_and_round_trips() {
         let config = BertConfig::from_json(BASE).unwrap();
         assert_eq!(config.outside_bias, 0.0);
-        assert!(!config.to_json().contains("outside_bias"), "a plain config stays Hugging Face's");
-        let biased = BertConfig { outside_bias: 1.5, ..config };
-        assert_eq!(BertConfig::from_json(&biased.to_json()).unwrap().outside_bias, 1.5);
+        assert!(
+            !config.to_json().contains("outside_bias"),
+            "a plain config stays Hugging Face's"
+        );
+        let biased = BertConfig {
+            outside_bias: 1.5,
+            ..config
+        };
+        assert_eq!(
+            BertConfig::from_json(&biased.to_json())
+                .unwrap()
+                .outside_bias,
+            1.5
+        );
         let bad = biased.to_json().replace("1.5", "1e999");
         let err = BertConfig::from_json(&bad).unwrap_err().to_string();
-        assert!(err.contains("outside_bias") || err.contains("number"), "{err}");
+        assert!(
+            err.contains("outside_bias") || err.contains("number"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_lexicon_round_trips_and_names_only_the_models_types() {
         let labels = LabelSet::from_types(&["Chemical", "Disease"]);
         let config = BertConfig::from_json(BASE).unwrap().with_labels(&labels);
-        assert!(!config.to_json().contains("lexicon"), "a plain config stays Hugging Face's");
+        assert!(
+            !config.to_json().contains("lexicon"),
+            "a plain config stays Hugging Face's"
+        );
         let lexicon = BTreeMap::from([("Disease".to_string(), vec!["reye syndrome".to_string()])]);
-        let with = BertConfig { lexicon: lexicon.clone(), ..config };
-        assert_eq!(BertConfig::from_json(&with.to_json()).unwrap().lexicon, lexicon);
-        let err = BertConfig::from_json(&with.to_json().replace("\"Disease\": [", "\"Gene\": [")).unwrap_err().to_string();
+        let with = BertConfig {
+            lexicon: lexicon.clone(),
+            ..config
+        };
+        assert_eq!(
+            BertConfig::from_json(&with.to_json()).unwrap().lexicon,
+            lexicon
+        );
+        let err = BertConfig::from_json(&with.to_json().replace("\"Disease\": [", "\"Gene\": ["))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("lexicon") && err.contains("`Gene`"), "{err}");
     }
 

@@ -27,7 +27,9 @@ use crate::labels::{LabelSet, Tag};
 
 /// Words that put a phrase's head before them ("duration of catatonia", "studies of left ventricular
 /// dysfunction"): a long form holding one is not named after the entity that ends it.
-const HEAD_FIRST_WORDS: [&str; 10] = ["of", "in", "for", "on", "with", "by", "to", "from", "and", "or"];
+const HEAD_FIRST_WORDS: [&str; 10] = [
+    "of", "in", "for", "on", "with", "by", "to", "from", "and", "or",
+];
 
 /// Strings shorter than this (in characters, spaces excluded) are never filled in: a one-letter
 /// entity such as "T" is too ambiguous to copy.
@@ -36,9 +38,15 @@ const MIN_FILL_CHARS: usize = 2;
 /// Harmonises `tags` (one list of tag ids per sentence, one id per word) across all the sentences
 /// of one text. `words` holds the sentences' words, in the same shape.
 pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], labels: &LabelSet) {
-    let lower: Vec<Vec<String>> = words.iter().map(|s| s.iter().map(|w| w.as_ref().to_lowercase()).collect()).collect();
+    let lower: Vec<Vec<String>> = words
+        .iter()
+        .map(|s| s.iter().map(|w| w.as_ref().to_lowercase()).collect())
+        .collect();
     let ids = TagIds::new(labels);
-    let Definitions { not_entities, stated } = read_definitions(&lower, tags, &ids);
+    let Definitions {
+        not_entities,
+        stated,
+    } = read_definitions(&lower, tags, &ids);
     // The type a defined short form keeps throughout the text.
     let stated_type = |key: &[String]| match key {
         [word] => stated.get(word).cloned(),
@@ -78,11 +86,17 @@ pub fn harmonise<S: AsRef<str>>(words: &[Vec<S>], tags: &mut [Vec<usize>], label
     let order = labels.entity_types();
     let majority = |kinds: &HashMap<String, usize>| -> String {
         let best = kinds.values().copied().max().unwrap_or(0);
-        order.iter().find(|k| kinds.get(*k) == Some(&best)).cloned().unwrap_or_default()
+        order
+            .iter()
+            .find(|k| kinds.get(*k) == Some(&best))
+            .cloned()
+            .unwrap_or_default()
     };
 
     // Vote.
-    for ((sentence, sentence_tags), sentence_entities) in lower.iter().zip(tags.iter_mut()).zip(&entities) {
+    for ((sentence, sentence_tags), sentence_entities) in
+        lower.iter().zip(tags.iter_mut()).zip(&entities)
+    {
         for chunk in sentence_entities {
             let key = &sentence[chunk.start..chunk.end];
             let kinds = &counts[found[key]].1;
@@ -135,19 +149,26 @@ fn read_definitions(lower: &[Vec<String>], tags: &mut [Vec<usize>], ids: &TagIds
         let entities = chunks(&ids.names(sentence_tags));
         for short in abbreviation::parenthesised(sentence) {
             // Only a short form that is untagged or one word of its own can change: it touches no other entity.
-            let alone = sentence_tags[short] == ids.outside || (ids.begin[sentence_tags[short]] && !ids.inside[sentence_tags[short + 1]]);
+            let alone = sentence_tags[short] == ids.outside
+                || (ids.begin[sentence_tags[short]] && !ids.inside[sentence_tags[short + 1]]);
             if !alone {
                 continue;
             }
             let open = short - 1;
             if let Some(long) = entities.iter().find(|c| c.end == open) {
-                if abbreviation::abbreviates(&sentence[short], &sentence[long.start..open]) || names_after(sentence, short, long.start) {
+                if abbreviation::abbreviates(&sentence[short], &sentence[long.start..open])
+                    || names_after(sentence, short, long.start)
+                {
                     ids.write(&mut sentence_tags[short..short + 1], &long.kind);
-                    stated.entry(sentence[short].clone()).or_insert_with(|| long.kind.clone());
+                    stated
+                        .entry(sentence[short].clone())
+                        .or_insert_with(|| long.kind.clone());
                 }
             } else if sentence_tags[short] != ids.outside {
                 let untagged_long_form = abbreviation::long_form_start(sentence, short)
-                    .is_some_and(|start| sentence_tags[start..open].iter().all(|&t| t == ids.outside));
+                    .is_some_and(|start| {
+                        sentence_tags[start..open].iter().all(|&t| t == ids.outside)
+                    });
                 if untagged_long_form {
                     sentence_tags[short] = ids.outside;
                     not_entities.insert(sentence[short].clone());
@@ -155,15 +176,22 @@ fn read_definitions(lower: &[Vec<String>], tags: &mut [Vec<usize>], ids: &TagIds
             }
         }
     }
-    Definitions { not_entities, stated }
+    Definitions {
+        not_entities,
+        stated,
+    }
 }
 
 /// Whether the short form at `short` abbreviates a phrase that begins before the entity starting at
 /// `entity` (and ending at the parenthesis) with words that only modify it: English names a noun
 /// phrase after its last noun unless a preposition or conjunction puts the head first.
 fn names_after(sentence: &[String], short: usize, entity: usize) -> bool {
-    abbreviation::long_form_start(sentence, short)
-        .is_some_and(|start| start < entity && !sentence[start..entity].iter().any(|w| HEAD_FIRST_WORDS.contains(&w.as_str())))
+    abbreviation::long_form_start(sentence, short).is_some_and(|start| {
+        start < entity
+            && !sentence[start..entity]
+                .iter()
+                .any(|w| HEAD_FIRST_WORDS.contains(&w.as_str()))
+    })
 }
 
 /// Tag ids by role, looked up once.
@@ -180,10 +208,29 @@ pub(crate) struct TagIds<'a> {
 
 impl<'a> TagIds<'a> {
     pub(crate) fn new(labels: &'a LabelSet) -> Self {
-        let is = |role: fn(&Tag) -> bool| labels.tags().iter().map(|t| Tag::parse(t).is_some_and(|t| role(&t))).collect();
-        let (begin, inside) = (is(|t| matches!(t, Tag::Begin(_))), is(|t| matches!(t, Tag::Inside(_))));
-        let kind = labels.tags().iter().map(|t| Tag::parse(t).and_then(|t| t.kind())).collect();
-        Self { labels, outside: labels.id("O").expect("a label set always has O"), begin, inside, kind }
+        let is = |role: fn(&Tag) -> bool| {
+            labels
+                .tags()
+                .iter()
+                .map(|t| Tag::parse(t).is_some_and(|t| role(&t)))
+                .collect()
+        };
+        let (begin, inside) = (
+            is(|t| matches!(t, Tag::Begin(_))),
+            is(|t| matches!(t, Tag::Inside(_))),
+        );
+        let kind = labels
+            .tags()
+            .iter()
+            .map(|t| Tag::parse(t).and_then(|t| t.kind()))
+            .collect();
+        Self {
+            labels,
+            outside: labels.id("O").expect("a label set always has O"),
+            begin,
+            inside,
+            kind,
+        }
     }
 
     fn names(&self, tags: &[usize]) -> Vec<&'a str> {
@@ -201,7 +248,9 @@ impl<'a> TagIds<'a> {
     pub(crate) fn can_widen(&self, tags: &[usize], span: Range<usize>, kind: &str) -> bool {
         !self.continues(tags, span.start)
             && !self.continues(tags, span.end)
-            && tags[span].iter().all(|&t| t == self.outside || self.kind[t] == Some(kind))
+            && tags[span]
+                .iter()
+                .all(|&t| t == self.outside || self.kind[t] == Some(kind))
     }
 
     /// Whether the word at `at` (if any) continues an entity begun before it: an `I-` tag.
@@ -211,8 +260,14 @@ impl<'a> TagIds<'a> {
 
     /// Tags `span` as one entity of `kind`.
     pub(crate) fn write(&self, span: &mut [usize], kind: &str) {
-        let begin = self.labels.id(&format!("B-{kind}")).expect("kinds come from the label set");
-        let inside = self.labels.id(&format!("I-{kind}")).expect("kinds come from the label set");
+        let begin = self
+            .labels
+            .id(&format!("B-{kind}"))
+            .expect("kinds come from the label set");
+        let inside = self
+            .labels
+            .id(&format!("I-{kind}"))
+            .expect("kinds come from the label set");
         for (i, tag) in span.iter_mut().enumerate() {
             *tag = if i == 0 { begin } else { inside };
         }
@@ -226,38 +281,88 @@ mod tests {
     fn run(text: &[&str], tags: &[&[&str]]) -> Vec<Vec<String>> {
         let labels = LabelSet::from_types(&["Chemical", "Disease"]);
         let words: Vec<Vec<&str>> = text.iter().map(|s| s.split(' ').collect()).collect();
-        let mut ids: Vec<Vec<usize>> = tags.iter().map(|s| s.iter().map(|t| labels.id(t).unwrap()).collect()).collect();
+        let mut ids: Vec<Vec<usize>> = tags
+            .iter()
+            .map(|s| s.iter().map(|t| labels.id(t).unwrap()).collect())
+            .collect();
         harmonise(&words, &mut ids, &labels);
-        ids.iter().map(|s| s.iter().map(|&t| labels.tag(t).to_string()).collect()).collect()
+        ids.iter()
+            .map(|s| s.iter().map(|&t| labels.tag(t).to_string()).collect())
+            .collect()
     }
 
     #[test]
     fn an_entity_found_once_is_found_everywhere_in_the_text() {
         let out = run(
-            &["neuroleptic malignant syndrome ( NMS ) .", "NMS recurred ; no nms then"],
-            &[&["B-Disease", "I-Disease", "I-Disease", "O", "B-Disease", "O", "O"], &["O", "O", "O", "O", "O", "O"]],
+            &[
+                "neuroleptic malignant syndrome ( NMS ) .",
+                "NMS recurred ; no nms then",
+            ],
+            &[
+                &[
+                    "B-Disease",
+                    "I-Disease",
+                    "I-Disease",
+                    "O",
+                    "B-Disease",
+                    "O",
+                    "O",
+                ],
+                &["O", "O", "O", "O", "O", "O"],
+            ],
         );
-        assert_eq!(out[1], ["B-Disease", "O", "O", "O", "B-Disease", "O"], "case-insensitive, whole words");
+        assert_eq!(
+            out[1],
+            ["B-Disease", "O", "O", "O", "B-Disease", "O"],
+            "case-insensitive, whole words"
+        );
     }
 
     #[test]
     fn the_majority_type_wins_and_a_tie_changes_no_entity() {
         let out = run(
             &["CM and CM and CM", "TP or TP"],
-            &[&["B-Disease", "O", "B-Disease", "O", "B-Chemical"], &["B-Disease", "O", "B-Chemical"]],
+            &[
+                &["B-Disease", "O", "B-Disease", "O", "B-Chemical"],
+                &["B-Disease", "O", "B-Chemical"],
+            ],
         );
         assert_eq!(out[0], ["B-Disease", "O", "B-Disease", "O", "B-Disease"]);
         assert_eq!(out[1], ["B-Disease", "O", "B-Chemical"]);
-        let fill = run(&["TP or TP", "TP"], &[&["B-Disease", "O", "B-Chemical"], &["O"]]);
-        assert_eq!(fill[1], ["B-Chemical"], "a tie fills with the type the label set lists first");
+        let fill = run(
+            &["TP or TP", "TP"],
+            &[&["B-Disease", "O", "B-Chemical"], &["O"]],
+        );
+        assert_eq!(
+            fill[1],
+            ["B-Chemical"],
+            "a tie fills with the type the label set lists first"
+        );
     }
 
     #[test]
     fn filling_never_splits_extends_or_copies_one_letter() {
-        let inside = run(&["heart failure", "acute heart failure"], &[&["B-Disease", "I-Disease"], &["B-Disease", "I-Disease", "I-Disease"]]);
-        assert_eq!(inside[1], ["B-Disease", "I-Disease", "I-Disease"], "a string inside a longer entity stays part of it");
-        let before = run(&["heart", "heart disease"], &[&["B-Disease"], &["O", "I-Disease"]]);
-        assert_eq!(before[1], ["O", "I-Disease"], "a fill before an `I-` would extend that entity");
+        let inside = run(
+            &["heart failure", "acute heart failure"],
+            &[
+                &["B-Disease", "I-Disease"],
+                &["B-Disease", "I-Disease", "I-Disease"],
+            ],
+        );
+        assert_eq!(
+            inside[1],
+            ["B-Disease", "I-Disease", "I-Disease"],
+            "a string inside a longer entity stays part of it"
+        );
+        let before = run(
+            &["heart", "heart disease"],
+            &[&["B-Disease"], &["O", "I-Disease"]],
+        );
+        assert_eq!(
+            before[1],
+            ["O", "I-Disease"],
+            "a fill before an `I-` would extend that entity"
+        );
         let letter = run(&["T cells", "T"], &[&["B-Chemical", "O"], &["O"]]);
         assert_eq!(letter[1], ["O"]);
     }
@@ -266,30 +371,90 @@ mod tests {
     fn a_short_form_takes_the_type_of_the_entity_it_abbreviates() {
         let out = run(
             &["overactive bladder ( OAB ) and ( n = 5 )", "OAB improved"],
-            &[&["B-Disease", "I-Disease", "O", "O", "O", "O", "O", "O", "O", "O", "O"], &["O", "O"]],
+            &[
+                &[
+                    "B-Disease",
+                    "I-Disease",
+                    "O",
+                    "O",
+                    "O",
+                    "O",
+                    "O",
+                    "O",
+                    "O",
+                    "O",
+                    "O",
+                ],
+                &["O", "O"],
+            ],
         );
         assert_eq!(out[0][3], "B-Disease");
-        assert_eq!(out[1], ["B-Disease", "O"], "and the fill carries it through the text");
-        let retyped = run(&["subarachnoid hemorrhage ( SAH )"], &[&["B-Disease", "I-Disease", "O", "B-Chemical", "O"]]);
+        assert_eq!(
+            out[1],
+            ["B-Disease", "O"],
+            "and the fill carries it through the text"
+        );
+        let retyped = run(
+            &["subarachnoid hemorrhage ( SAH )"],
+            &[&["B-Disease", "I-Disease", "O", "B-Chemical", "O"]],
+        );
         assert_eq!(retyped[0][3], "B-Disease");
-        let unrelated = run(&["cisplatin ( CP ) and cisplatin ( PT )"], &[&["B-Chemical", "O", "O", "O", "O", "B-Chemical", "O", "O", "O"]]);
-        assert_eq!(unrelated[0], ["B-Chemical", "O", "B-Chemical", "O", "O", "B-Chemical", "O", "O", "O"], "CP abbreviates cisplatin; PT does not (its P opens no word)");
+        let unrelated = run(
+            &["cisplatin ( CP ) and cisplatin ( PT )"],
+            &[&[
+                "B-Chemical",
+                "O",
+                "O",
+                "O",
+                "O",
+                "B-Chemical",
+                "O",
+                "O",
+                "O",
+            ]],
+        );
+        assert_eq!(
+            unrelated[0],
+            [
+                "B-Chemical",
+                "O",
+                "B-Chemical",
+                "O",
+                "O",
+                "B-Chemical",
+                "O",
+                "O",
+                "O"
+            ],
+            "CP abbreviates cisplatin; PT does not (its P opens no word)"
+        );
     }
 
     #[test]
     fn a_defined_short_form_keeps_its_long_forms_type_throughout_the_text() {
         let out = run(
             &["subarachnoid hemorrhage ( SAH ) .", "SAH and SAH", "SAH"],
-            &[&["B-Disease", "I-Disease", "O", "O", "O", "O"], &["B-Chemical", "O", "B-Chemical"], &["O"]],
+            &[
+                &["B-Disease", "I-Disease", "O", "O", "O", "O"],
+                &["B-Chemical", "O", "B-Chemical"],
+                &["O"],
+            ],
         );
         assert_eq!(out[0][3], "B-Disease");
-        assert_eq!(out[1], ["B-Disease", "O", "B-Disease"], "the definition outvotes the model's two other readings");
+        assert_eq!(
+            out[1],
+            ["B-Disease", "O", "B-Disease"],
+            "the definition outvotes the model's two other readings"
+        );
         assert_eq!(out[2], ["B-Disease"], "and fills with its type");
         let segment = run(
             &["diethylnitrosamine ( DEN : 10 mg )", "DEN alone"],
             &[&["B-Chemical", "O", "O", "O", "O", "O", "O"], &["O", "O"]],
         );
-        assert_eq!(segment[0][2], "B-Chemical", "a short form may end at a colon");
+        assert_eq!(
+            segment[0][2], "B-Chemical",
+            "a short form may end at a colon"
+        );
         assert_eq!(segment[1], ["B-Chemical", "O"]);
     }
 
@@ -297,28 +462,55 @@ mod tests {
     fn a_short_form_of_a_phrase_takes_the_type_of_the_entity_it_is_named_after() {
         let induced = run(
             &["ribavirin - induced hemolytic anemia ( RIHA )"],
-            &[&["B-Chemical", "O", "O", "B-Disease", "I-Disease", "O", "B-Chemical", "O"]],
+            &[&[
+                "B-Chemical",
+                "O",
+                "O",
+                "B-Disease",
+                "I-Disease",
+                "O",
+                "B-Chemical",
+                "O",
+            ]],
         );
         assert_eq!(induced[0][6], "B-Disease", "named after its last entity");
-        let head_first = run(&["duration of catatonia ( DOC )"], &[&["O", "O", "B-Disease", "O", "O", "O"]]);
-        assert_eq!(head_first[0][4], "O", "\"duration of\" is what DOC names, not catatonia");
+        let head_first = run(
+            &["duration of catatonia ( DOC )"],
+            &[&["O", "O", "B-Disease", "O", "O", "O"]],
+        );
+        assert_eq!(
+            head_first[0][4], "O",
+            "\"duration of\" is what DOC names, not catatonia"
+        );
     }
 
     #[test]
     fn a_short_form_of_untagged_words_is_no_entity_in_the_text() {
         let out = run(
             &["serum parathyroid hormone ( PTH ) rose", "PTH and calcium"],
-            &[&["O", "O", "O", "O", "B-Chemical", "O", "O"], &["B-Chemical", "O", "B-Chemical"]],
+            &[
+                &["O", "O", "O", "O", "B-Chemical", "O", "O"],
+                &["B-Chemical", "O", "B-Chemical"],
+            ],
         );
         assert_eq!(out[0][4], "O");
         assert_eq!(out[1], ["O", "O", "B-Chemical"]);
-        let no_long_form = run(&["serum levels ( PTH )"], &[&["O", "O", "O", "B-Chemical", "O"]]);
-        assert_eq!(no_long_form[0][3], "B-Chemical", "without a matching long form the model's tag stands");
+        let no_long_form = run(
+            &["serum levels ( PTH )"],
+            &[&["O", "O", "O", "B-Chemical", "O"]],
+        );
+        assert_eq!(
+            no_long_form[0][3], "B-Chemical",
+            "without a matching long form the model's tag stands"
+        );
     }
 
     #[test]
     fn longer_strings_are_filled_first() {
-        let out = run(&["heart failure", "heart failure and failure"], &[&["B-Disease", "I-Disease"], &["O", "O", "O", "B-Chemical"]]);
+        let out = run(
+            &["heart failure", "heart failure and failure"],
+            &[&["B-Disease", "I-Disease"], &["O", "O", "O", "B-Chemical"]],
+        );
         assert_eq!(out[1], ["B-Disease", "I-Disease", "O", "B-Chemical"]);
     }
 }

@@ -48,7 +48,11 @@ pub fn chunks<S: AsRef<str>>(tags: &[S]) -> Vec<Chunk> {
     for (i, tag) in tags.iter().map(|t| t.as_ref()).chain(closing).enumerate() {
         let (prefix, kind) = split(tag);
         if ends_chunk(prev, prefix, prev_kind, kind) {
-            out.push(Chunk { kind: prev_kind.to_string(), start: begin, end: i });
+            out.push(Chunk {
+                kind: prev_kind.to_string(),
+                start: begin,
+                end: i,
+            });
         }
         if starts_chunk(prev, prefix, prev_kind, kind) {
             begin = i;
@@ -99,7 +103,10 @@ mod tests {
     use super::*;
 
     fn spans(tags: &[&str]) -> Vec<(String, usize, usize)> {
-        chunks(tags).into_iter().map(|c| (c.kind, c.start, c.end)).collect()
+        chunks(tags)
+            .into_iter()
+            .map(|c| (c.kind, c.start, c.end))
+            .collect()
     }
 
     #[test]
@@ -112,7 +119,10 @@ mod tests {
 
     #[test]
     fn inside_without_begin_starts_an_entity() {
-        assert_eq!(spans(&["O", "I-Disease", "I-Disease"]), vec![("Disease".into(), 1, 3)]);
+        assert_eq!(
+            spans(&["O", "I-Disease", "I-Disease"]),
+            vec![("Disease".into(), 1, 3)]
+        );
         assert_eq!(spans(&["I-Disease"]), vec![("Disease".into(), 0, 1)]);
     }
 
@@ -137,7 +147,10 @@ mod tests {
         let words = [0..7, 8..15, 16..22];
         let found = entities(&words, &["B-Chemical", "O", "B-Disease"], &[0.9, 0.5, 0.7]);
         assert_eq!(found.len(), 2);
-        assert_eq!((found[0].start, found[0].end, found[0].label.as_str()), (0, 7, "Chemical"));
+        assert_eq!(
+            (found[0].start, found[0].end, found[0].label.as_str()),
+            (0, 7, "Chemical")
+        );
         assert!((found[1].score - 0.7).abs() < 1e-6);
     }
 
@@ -162,13 +175,27 @@ pub enum Decoding {
 
 /// Tag ids for a sequence of per-word probability rows (`rows[i][tag]`), scored as log-probabilities
 /// with `outside_bias` added to `O`'s.
-pub fn decode_tags(rows: &[Vec<f32>], labels: &crate::LabelSet, decoding: Decoding, outside_bias: f32) -> Vec<usize> {
+pub fn decode_tags(
+    rows: &[Vec<f32>],
+    labels: &crate::LabelSet,
+    decoding: Decoding,
+    outside_bias: f32,
+) -> Vec<usize> {
     let outside = labels.tags().iter().position(|t| t == "O");
     let scores: Vec<Vec<f32>> = rows
         .iter()
         .map(|row| {
-            let bias = |t: usize| if Some(t) == outside { outside_bias } else { 0.0 };
-            row.iter().enumerate().map(|(t, &p)| p.max(1e-12).ln() + bias(t)).collect()
+            let bias = |t: usize| {
+                if Some(t) == outside {
+                    outside_bias
+                } else {
+                    0.0
+                }
+            };
+            row.iter()
+                .enumerate()
+                .map(|(t, &p)| p.max(1e-12).ln() + bias(t))
+                .collect()
         })
         .collect();
     match decoding {
@@ -178,7 +205,10 @@ pub fn decode_tags(rows: &[Vec<f32>], labels: &crate::LabelSet, decoding: Decodi
 }
 
 fn argmax(row: &[f32]) -> usize {
-    row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
+    row.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
 }
 
 /// `rows`: per-word log-scores.
@@ -188,13 +218,25 @@ fn viterbi(rows: &[Vec<f32>], labels: &crate::LabelSet) -> Vec<usize> {
     if rows.is_empty() {
         return Vec::new();
     }
-    let tags: Vec<Tag> = labels.tags().iter().map(|t| Tag::parse(t).expect("label sets hold IOB2 tags")).collect();
+    let tags: Vec<Tag> = labels
+        .tags()
+        .iter()
+        .map(|t| Tag::parse(t).expect("label sets hold IOB2 tags"))
+        .collect();
     // `I-X` may follow only `B-X` or `I-X`, and may not open a sentence.
     let allowed = |prev: Option<usize>, next: usize| match tags[next] {
         Tag::Inside(kind) => prev.is_some_and(|p| tags[p].kind() == Some(kind)),
         _ => true,
     };
-    let mut score: Vec<f32> = (0..n).map(|t| if allowed(None, t) { rows[0][t] } else { f32::NEG_INFINITY }).collect();
+    let mut score: Vec<f32> = (0..n)
+        .map(|t| {
+            if allowed(None, t) {
+                rows[0][t]
+            } else {
+                f32::NEG_INFINITY
+            }
+        })
+        .collect();
     let mut back = vec![vec![0usize; n]; rows.len()];
     for (i, row) in rows.iter().enumerate().skip(1) {
         let mut next = vec![f32::NEG_INFINITY; n];
@@ -226,18 +268,34 @@ mod viterbi_tests {
     #[test]
     fn viterbi_repairs_an_inside_tag_after_outside() {
         let labels = LabelSet::from_types(&["Disease"]); // O, B-Disease, I-Disease
-        // Argmax says O, I-Disease: invalid. The best valid path is O, B-Disease.
+                                                         // Argmax says O, I-Disease: invalid. The best valid path is O, B-Disease.
         let rows = vec![vec![0.8, 0.1, 0.1], vec![0.2, 0.35, 0.45]];
-        assert_eq!(decode_tags(&rows, &labels, Decoding::Argmax, 0.0), vec![0, 2]);
-        assert_eq!(decode_tags(&rows, &labels, Decoding::Viterbi, 0.0), vec![0, 1]);
+        assert_eq!(
+            decode_tags(&rows, &labels, Decoding::Argmax, 0.0),
+            vec![0, 2]
+        );
+        assert_eq!(
+            decode_tags(&rows, &labels, Decoding::Viterbi, 0.0),
+            vec![0, 1]
+        );
     }
 
     #[test]
     fn viterbi_keeps_a_valid_argmax_path() {
         let labels = LabelSet::from_types(&["Chemical", "Disease"]);
-        let rows = vec![vec![0.1, 0.8, 0.05, 0.03, 0.02], vec![0.1, 0.05, 0.8, 0.03, 0.02], vec![0.9, 0.02, 0.02, 0.03, 0.03]];
-        assert_eq!(decode_tags(&rows, &labels, Decoding::Viterbi, 0.0), vec![1, 2, 0]);
-        assert_eq!(decode_tags(&rows, &labels, Decoding::Argmax, 0.0), vec![1, 2, 0]);
+        let rows = vec![
+            vec![0.1, 0.8, 0.05, 0.03, 0.02],
+            vec![0.1, 0.05, 0.8, 0.03, 0.02],
+            vec![0.9, 0.02, 0.02, 0.03, 0.03],
+        ];
+        assert_eq!(
+            decode_tags(&rows, &labels, Decoding::Viterbi, 0.0),
+            vec![1, 2, 0]
+        );
+        assert_eq!(
+            decode_tags(&rows, &labels, Decoding::Argmax, 0.0),
+            vec![1, 2, 0]
+        );
     }
 
     #[test]
@@ -254,12 +312,28 @@ mod viterbi_tests {
         // Word 1: B-Disease at 0.9 against O at 0.1; word 2: B-Disease at 0.6 against O at 0.4.
         let rows = vec![vec![0.1, 0.9, 0.0], vec![0.4, 0.6, 0.0]];
         for decoding in [Decoding::Argmax, Decoding::Viterbi] {
-            assert_eq!(decode_tags(&rows, &labels, decoding, 0.0), vec![1, 1], "{decoding:?}");
+            assert_eq!(
+                decode_tags(&rows, &labels, decoding, 0.0),
+                vec![1, 1],
+                "{decoding:?}"
+            );
             // ln(0.6/0.4) = 0.41 < 1 < ln(0.9/0.1) = 2.2
-            assert_eq!(decode_tags(&rows, &labels, decoding, 1.0), vec![1, 0], "{decoding:?}");
-            assert_eq!(decode_tags(&rows, &labels, decoding, 3.0), vec![0, 0], "{decoding:?}");
+            assert_eq!(
+                decode_tags(&rows, &labels, decoding, 1.0),
+                vec![1, 0],
+                "{decoding:?}"
+            );
+            assert_eq!(
+                decode_tags(&rows, &labels, decoding, 3.0),
+                vec![0, 0],
+                "{decoding:?}"
+            );
             // A negative bias favours entities.
-            assert_eq!(decode_tags(&[vec![0.7, 0.3, 0.0]], &labels, decoding, -1.0), vec![1], "{decoding:?}");
+            assert_eq!(
+                decode_tags(&[vec![0.7, 0.3, 0.0]], &labels, decoding, -1.0),
+                vec![1],
+                "{decoding:?}"
+            );
         }
     }
 }

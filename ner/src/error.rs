@@ -17,6 +17,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub(crate) fn config(field: &str, message: impl Into<String>) -> Self {
-        Error::Config { field: field.to_string(), message: message.into() }
+        Error::Config {
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 }

@@ -131,8 +131,15 @@ mod tests {
     #[test]
     fn entity_types_follow_tag_order() {
         let set = LabelSet::from_types(&["Chemical", "Disease"]);
-        assert_eq!(set.tags(), ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"]);
+        assert_eq!(
+            set.tags(),
+            ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"]
+        );
         assert_eq!(set.entity_types(), ["Chemical", "Disease"]);
-        assert!(set.require_id("B-Gene").unwrap_err().to_string().contains("I-Disease"));
+        assert!(set
+            .require_id("B-Gene")
+            .unwrap_err()
+            .to_string()
+            .contains("I-Disease"));
     }
 }

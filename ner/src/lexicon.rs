@@ -39,13 +39,24 @@ impl Lexicon {
         let mut by_first: HashMap<String, Vec<Entry>> = HashMap::new();
         for (kind, strings) in entries {
             for string in strings {
-                let words: Vec<String> = string.split(SEPARATOR).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+                let words: Vec<String> = string
+                    .split(SEPARATOR)
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase)
+                    .collect();
                 if !words.is_empty() && seen.insert(words.clone()) {
-                    by_first.entry(words[0].clone()).or_default().push((words, kind.clone()));
+                    by_first
+                        .entry(words[0].clone())
+                        .or_default()
+                        .push((words, kind.clone()));
                 }
             }
         }
-        Self { longest: seen.iter().map(Vec::len).max().unwrap_or(0), len: seen.len(), by_first }
+        Self {
+            longest: seen.iter().map(Vec::len).max().unwrap_or(0),
+            len: seen.len(),
+            by_first,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -59,7 +70,12 @@ impl Lexicon {
     /// Tags, in each sentence of a text (`words` and `tags` in the same shape, one tag id per word),
     /// each whole-word occurrence of an entry whose words are untagged or entities of the entry's
     /// type that lie inside it, longer entries first (so a long name is not cut into a shorter one's).
-    pub fn fill<S: AsRef<str>>(&self, words: &[Vec<S>], tags: &mut [Vec<usize>], labels: &LabelSet) {
+    pub fn fill<S: AsRef<str>>(
+        &self,
+        words: &[Vec<S>],
+        tags: &mut [Vec<usize>],
+        labels: &LabelSet,
+    ) {
         if self.is_empty() {
             return;
         }
@@ -70,15 +86,29 @@ impl Lexicon {
         }
     }
 
-    fn fill_sentence<S: AsRef<str>>(&self, words: &[S], tags: &mut [usize], ids: &TagIds, known: &[String]) {
+    fn fill_sentence<S: AsRef<str>>(
+        &self,
+        words: &[S],
+        tags: &mut [usize],
+        ids: &TagIds,
+        known: &[String],
+    ) {
         let lower: Vec<String> = words.iter().map(|w| w.as_ref().to_lowercase()).collect();
-        let starting: Vec<&[Entry]> = lower.iter().map(|w| self.by_first.get(w).map_or(&[][..], Vec::as_slice)).collect();
+        let starting: Vec<&[Entry]> = lower
+            .iter()
+            .map(|w| self.by_first.get(w).map_or(&[][..], Vec::as_slice))
+            .collect();
         for n in (1..=self.longest.min(lower.len())).rev() {
             let mut at = 0;
             while at + n <= lower.len() {
                 let end = at + n;
-                match starting[at].iter().find(|(entry, _)| entry[..] == lower[at..end]) {
-                    Some((_, kind)) if known.contains(kind) && ids.can_widen(tags, at..end, kind) => {
+                match starting[at]
+                    .iter()
+                    .find(|(entry, _)| entry[..] == lower[at..end])
+                {
+                    Some((_, kind))
+                        if known.contains(kind) && ids.can_widen(tags, at..end, kind) =>
+                    {
                         ids.write(&mut tags[at..end], kind);
                         at = end;
                     }
@@ -98,13 +128,19 @@ pub fn learn<W: AsRef<str>, T: AsRef<str>>(
     min_share: f64,
     min_chars: usize,
 ) -> BTreeMap<String, Vec<String>> {
-    let lower: Vec<Vec<String>> =
-        sentences.iter().map(|(words, _)| words.iter().map(|w| w.as_ref().to_lowercase()).collect()).collect();
+    let lower: Vec<Vec<String>> = sentences
+        .iter()
+        .map(|(words, _)| words.iter().map(|w| w.as_ref().to_lowercase()).collect())
+        .collect();
     // Entity string → how often it is tagged as each type.
     let mut tagged: HashMap<Vec<String>, BTreeMap<String, usize>> = HashMap::new();
     for (words, (_, tags)) in lower.iter().zip(sentences) {
         for chunk in chunks(tags) {
-            *tagged.entry(words[chunk.start..chunk.end].to_vec()).or_default().entry(chunk.kind).or_default() += 1;
+            *tagged
+                .entry(words[chunk.start..chunk.end].to_vec())
+                .or_default()
+                .entry(chunk.kind)
+                .or_default() += 1;
         }
     }
     let longest = tagged.keys().map(Vec::len).max().unwrap_or(0);
@@ -127,8 +163,14 @@ pub fn learn<W: AsRef<str>, T: AsRef<str>>(
             continue;
         }
         let most = kinds.values().copied().max().unwrap_or(0);
-        let kind = kinds.iter().find(|(_, &n)| n == most).map(|(k, _)| k.clone()).expect("a tagged string has a type");
-        out.entry(kind).or_default().push(words.join(&SEPARATOR.to_string()));
+        let kind = kinds
+            .iter()
+            .find(|(_, &n)| n == most)
+            .map(|(k, _)| k.clone())
+            .expect("a tagged string has a type");
+        out.entry(kind)
+            .or_default()
+            .push(words.join(&SEPARATOR.to_string()));
     }
     for strings in out.values_mut() {
         strings.sort();
@@ -141,13 +183,19 @@ mod tests {
     use super::*;
 
     fn sentence(text: &str, tags: &str) -> (Vec<String>, Vec<String>) {
-        (text.split(' ').map(String::from).collect(), tags.split(' ').map(String::from).collect())
+        (
+            text.split(' ').map(String::from).collect(),
+            tags.split(' ').map(String::from).collect(),
+        )
     }
 
     #[test]
     fn learns_strings_tagged_in_most_of_their_occurrences() {
         let train = [
-            sentence("Aspirin caused Reye syndrome", "B-Chemical O B-Disease I-Disease"),
+            sentence(
+                "Aspirin caused Reye syndrome",
+                "B-Chemical O B-Disease I-Disease",
+            ),
             sentence("aspirin and fever", "B-Chemical O B-Disease"),
             sentence("no fever here , fever", "O O O O O"),
             sentence("a rash", "O B-Disease"),
@@ -157,14 +205,20 @@ mod tests {
         // "fever" is tagged in one of its three occurrences.
         assert_eq!(lexicon["Disease"], ["rash", "reye syndrome"]);
         assert_eq!(learn(&train, 0.5, 5)["Disease"], ["reye syndrome"]);
-        assert_eq!(learn(&train, 0.2, 2)["Disease"], ["fever", "rash", "reye syndrome"]);
+        assert_eq!(
+            learn(&train, 0.2, 2)["Disease"],
+            ["fever", "rash", "reye syndrome"]
+        );
     }
 
     #[test]
     fn fills_only_untagged_words_longest_entries_first() {
         let labels = LabelSet::from_types(&["Chemical", "Disease"]);
         let entries = BTreeMap::from([
-            ("Disease".to_string(), vec!["reye syndrome".to_string(), "syndrome".to_string()]),
+            (
+                "Disease".to_string(),
+                vec!["reye syndrome".to_string(), "syndrome".to_string()],
+            ),
             ("Chemical".to_string(), vec!["aspirin".to_string()]),
         ]);
         let lexicon = Lexicon::new(&entries);
@@ -172,31 +226,55 @@ mod tests {
             let words: Vec<&str> = words.split(' ').collect();
             let mut ids: Vec<usize> = tags.split(' ').map(|t| labels.id(t).unwrap()).collect();
             lexicon.fill(&[words], std::slice::from_mut(&mut ids), &labels);
-            ids.iter().map(|&t| labels.tag(t)).collect::<Vec<_>>().join(" ")
+            ids.iter()
+                .map(|&t| labels.tag(t))
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         // Untagged names are filled, the longer first; the model tagged the second "aspirin" as a
         // Disease with the word after it: left alone.
         assert_eq!(
-            fill("Aspirin and Reye syndrome ; ASPIRIN dose", "O O O O O B-Disease I-Disease"),
+            fill(
+                "Aspirin and Reye syndrome ; ASPIRIN dose",
+                "O O O O O B-Disease I-Disease"
+            ),
             "B-Chemical O B-Disease I-Disease O B-Disease I-Disease"
         );
         // A part of a name tagged with the name's type grows to the whole name; with another type, or
         // within a longer entity, it stays (here the untagged "syndrome" is then filled on its own).
         assert_eq!(fill("Reye syndrome", "O B-Disease"), "B-Disease I-Disease");
         assert_eq!(fill("Reye syndrome", "B-Disease O"), "B-Disease I-Disease");
-        assert_eq!(fill("Reye syndrome", "B-Chemical O"), "B-Chemical B-Disease");
-        assert_eq!(fill("Reye syndrome type", "O B-Disease I-Disease"), "O B-Disease I-Disease");
+        assert_eq!(
+            fill("Reye syndrome", "B-Chemical O"),
+            "B-Chemical B-Disease"
+        );
+        assert_eq!(
+            fill("Reye syndrome type", "O B-Disease I-Disease"),
+            "O B-Disease I-Disease"
+        );
     }
 
     #[test]
     fn a_string_under_two_types_keeps_the_first() {
         let labels = LabelSet::from_types(&["Chemical", "Disease"]);
-        let twice = vec!["Lithium toxicity".to_string(), "lithium  TOXICITY".to_string()];
-        let lexicon = Lexicon::new(&BTreeMap::from([("Chemical".to_string(), twice.clone()), ("Disease".to_string(), twice)]));
+        let twice = vec![
+            "Lithium toxicity".to_string(),
+            "lithium  TOXICITY".to_string(),
+        ];
+        let lexicon = Lexicon::new(&BTreeMap::from([
+            ("Chemical".to_string(), twice.clone()),
+            ("Disease".to_string(), twice),
+        ]));
         assert_eq!(lexicon.len(), 1);
         let mut tags = vec![vec![0, 0]];
         lexicon.fill(&[vec!["lithium", "toxicity"]], &mut tags, &labels);
-        assert_eq!(tags[0], [labels.id("B-Chemical").unwrap(), labels.id("I-Chemical").unwrap()]);
+        assert_eq!(
+            tags[0],
+            [
+                labels.id("B-Chemical").unwrap(),
+                labels.id("I-Chemical").unwrap()
+            ]
+        );
     }
 
     #[test]

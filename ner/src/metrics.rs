@@ -24,8 +24,19 @@ impl Scores {
         let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let precision = ratio(correct, predicted);
         let recall = ratio(correct, support);
-        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-        Self { precision, recall, f1, support, predicted, correct }
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Self {
+            precision,
+            recall,
+            f1,
+            support,
+            predicted,
+            correct,
+        }
     }
 }
 
@@ -46,16 +57,28 @@ where
     S: AsRef<str>,
     T: AsRef<str>,
 {
-    assert_eq!(gold.len(), predicted.len(), "gold and predicted differ in sentence count");
+    assert_eq!(
+        gold.len(),
+        predicted.len(),
+        "gold and predicted differ in sentence count"
+    );
     let mut gold_set = HashSet::new();
     let mut pred_set = HashSet::new();
     for (i, (g, p)) in gold.iter().zip(predicted).enumerate() {
         let (g, p) = (g.as_ref(), p.as_ref());
-        assert_eq!(g.len(), p.len(), "sentence {i}: gold and predicted differ in length");
+        assert_eq!(
+            g.len(),
+            p.len(),
+            "sentence {i}: gold and predicted differ in length"
+        );
         gold_set.extend(chunks(g).into_iter().map(|c| (i, c)));
         pred_set.extend(chunks(p).into_iter().map(|c| (i, c)));
     }
-    let mut types: Vec<&str> = gold_set.iter().chain(&pred_set).map(|(_, c)| c.kind.as_str()).collect();
+    let mut types: Vec<&str> = gold_set
+        .iter()
+        .chain(&pred_set)
+        .map(|(_, c)| c.kind.as_str())
+        .collect();
     types.sort();
     types.dedup();
     let per_type = types
@@ -64,12 +87,21 @@ where
             let of = |set: &HashSet<(usize, crate::decode::Chunk)>| {
                 set.iter().filter(|(_, c)| c.kind == *kind).count()
             };
-            let correct = gold_set.iter().filter(|e| e.1.kind == *kind && pred_set.contains(*e)).count();
-            (kind.to_string(), Scores::from_counts(correct, of(&pred_set), of(&gold_set)))
+            let correct = gold_set
+                .iter()
+                .filter(|e| e.1.kind == *kind && pred_set.contains(*e))
+                .count();
+            (
+                kind.to_string(),
+                Scores::from_counts(correct, of(&pred_set), of(&gold_set)),
+            )
         })
         .collect();
     let correct = gold_set.intersection(&pred_set).count();
-    Report { overall: Scores::from_counts(correct, pred_set.len(), gold_set.len()), per_type }
+    Report {
+        overall: Scores::from_counts(correct, pred_set.len(), gold_set.len()),
+        per_type,
+    }
 }
 
 #[cfg(test)]
@@ -86,13 +118,23 @@ mod tests {
         let perfect = evaluate(&gold, &gold);
         assert_eq!(perfect.overall.f1, 1.0);
         let none = evaluate(&gold, &[tags("O O O O")]);
-        assert_eq!((none.overall.precision, none.overall.recall, none.overall.f1), (0.0, 0.0, 0.0));
+        assert_eq!(
+            (none.overall.precision, none.overall.recall, none.overall.f1),
+            (0.0, 0.0, 0.0)
+        );
         assert_eq!(none.per_type["Chemical"].support, 1);
     }
 
     #[test]
     fn a_boundary_error_is_both_a_false_positive_and_a_false_negative() {
         let report = evaluate(&[tags("B-Disease I-Disease O")], &[tags("B-Disease O O")]);
-        assert_eq!((report.overall.correct, report.overall.predicted, report.overall.support), (0, 1, 1));
+        assert_eq!(
+            (
+                report.overall.correct,
+                report.overall.predicted,
+                report.overall.support
+            ),
+            (0, 1, 1)
+        );
     }
 }

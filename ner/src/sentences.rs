@@ -50,13 +50,23 @@ pub const CHUNK_BYTES: usize = 1500;
 /// its own). Each chunk is a list of sentence ranges; together the chunks cover `text` in order.
 pub fn chunks(text: &str, max_bytes: usize) -> Vec<Vec<Range<usize>>> {
     let sentences = sentences(text);
-    group(sentences.iter().map(|s| s.len()), max_bytes).into_iter().map(|g| sentences[g].to_vec()).collect()
+    group(sentences.iter().map(|s| s.len()), max_bytes)
+        .into_iter()
+        .map(|g| sentences[g].to_vec())
+        .collect()
 }
 
 /// Tokenised sentences grouped into chunks of at most [`CHUNK_BYTES`] as if their words were joined
 /// by spaces (each word's bytes and one space): what `trainer eval` reads as the browser's chunks.
-pub fn group_tokenised<S: AsRef<str>>(sentences: impl IntoIterator<Item = impl AsRef<[S]>>) -> Vec<Range<usize>> {
-    group(sentences.into_iter().map(|words| words.as_ref().iter().map(|w| w.as_ref().len() + 1).sum()), CHUNK_BYTES)
+pub fn group_tokenised<S: AsRef<str>>(
+    sentences: impl IntoIterator<Item = impl AsRef<[S]>>,
+) -> Vec<Range<usize>> {
+    group(
+        sentences
+            .into_iter()
+            .map(|words| words.as_ref().iter().map(|w| w.as_ref().len() + 1).sum()),
+        CHUNK_BYTES,
+    )
 }
 
 /// Consecutive items of the given sizes grouped as [`chunks`] groups sentences: index ranges.
@@ -89,15 +99,31 @@ mod tests {
         let text = "Aspirin helps. Does it?  Yes!\r\nNew line\n\nv1.2 stays whole";
         assert_eq!(
             pieces(text, &sentences(text)),
-            ["Aspirin helps. ", "Does it?  ", "Yes!\r\n", "New line\n\n", "v1.2 stays whole"]
+            [
+                "Aspirin helps. ",
+                "Does it?  ",
+                "Yes!\r\n",
+                "New line\n\n",
+                "v1.2 stays whole"
+            ]
         );
     }
 
     #[test]
     fn sentences_cover_any_text_exactly() {
-        for text in ["", " ", "no end", "β-blockers. 💊 肝炎。\r\n\r\nÉtat!", "...", "a.\u{2003}b"] {
+        for text in [
+            "",
+            " ",
+            "no end",
+            "β-blockers. 💊 肝炎。\r\n\r\nÉtat!",
+            "...",
+            "a.\u{2003}b",
+        ] {
             let ranges = sentences(text);
-            assert_eq!(ranges.iter().map(|r| &text[r.clone()]).collect::<String>(), text);
+            assert_eq!(
+                ranges.iter().map(|r| &text[r.clone()]).collect::<String>(),
+                text
+            );
             assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
             assert!(ranges.iter().all(|r| !r.is_empty()));
         }
@@ -108,9 +134,16 @@ mod tests {
         let text = "One. Two. Three is longer than the limit. Four.";
         let grouped = chunks(text, 12);
         let texts: Vec<String> = grouped.iter().map(|c| pieces(text, c).concat()).collect();
-        assert_eq!(texts, ["One. Two. ", "Three is longer than the limit. ", "Four."]);
+        assert_eq!(
+            texts,
+            ["One. Two. ", "Three is longer than the limit. ", "Four."]
+        );
         assert_eq!(texts.concat(), text);
         assert!(chunks("", 10).is_empty());
-        assert_eq!(group([5, 5, 20, 3, 4], 12), [0..2, 2..3, 3..5], "the sizes of IOB2 sentences group the same way");
+        assert_eq!(
+            group([5, 5, 20, 3, 4], 12),
+            [0..2, 2..3, 3..5],
+            "the sizes of IOB2 sentences group the same way"
+        );
     }
 }

@@ -66,7 +66,16 @@ impl Tagger {
             (true, true) => 0,
         };
         let lexicon = Lexicon::new(&model.config.lexicon);
-        Ok(Self { model, tokenizer, special, window, decoding: Decoding::default(), consistent: true, lexicon, batch_tokens })
+        Ok(Self {
+            model,
+            tokenizer,
+            special,
+            window,
+            decoding: Decoding::default(),
+            consistent: true,
+            lexicon,
+            batch_tokens,
+        })
     }
 
     /// The quantised model file (safetensors, or GGUF) and `tokenizer.json`, as the web app fetches them.
@@ -101,7 +110,11 @@ impl Tagger {
 
     /// Turns the model config's lexicon ([`crate::lexicon`]) on (the default) or off.
     pub fn with_lexicon(mut self, on: bool) -> Self {
-        self.lexicon = if on { Lexicon::new(&self.model.config.lexicon) } else { Lexicon::default() };
+        self.lexicon = if on {
+            Lexicon::new(&self.model.config.lexicon)
+        } else {
+            Lexicon::default()
+        };
         self
     }
 
@@ -138,25 +151,42 @@ impl Tagger {
     /// Entities in `text`, with UTF-8 byte offsets into it. The text is read sentence by sentence,
     /// as the model was trained.
     pub fn annotate(&self, text: &str) -> Result<Vec<Entity>> {
-        Ok(self.annotate_parts(text, &crate::sentences::sentences(text))?.entities)
+        Ok(self
+            .annotate_parts(text, &crate::sentences::sentences(text))?
+            .entities)
     }
 
     /// Entities in the given byte ranges of `text` (sentences, say), each read as its own sequence
     /// and all classified in one batch; offsets are into `text`. The parts are one text to the
     /// consistency rule.
     pub fn annotate_parts(&self, text: &str, parts: &[Range<usize>]) -> Result<Annotated> {
-        let encoded: Vec<align::TextPieces> =
-            parts.iter().map(|r| align::encode_text(&self.tokenizer, &text[r.clone()])).collect::<Result<_>>()?;
-        let encoded: Vec<(&Range<usize>, align::TextPieces)> =
-            parts.iter().zip(encoded).filter(|(_, p)| !p.words.is_empty()).collect();
-        let firsts: Vec<Vec<usize>> =
-            encoded.iter().map(|(_, p)| p.words.iter().map(|w| w.pieces.start).collect()).collect();
-        let inputs: Vec<(&[u32], &[usize])> =
-            encoded.iter().zip(&firsts).map(|((_, p), f)| (p.ids.as_slice(), f.as_slice())).collect();
+        let encoded: Vec<align::TextPieces> = parts
+            .iter()
+            .map(|r| align::encode_text(&self.tokenizer, &text[r.clone()]))
+            .collect::<Result<_>>()?;
+        let encoded: Vec<(&Range<usize>, align::TextPieces)> = parts
+            .iter()
+            .zip(encoded)
+            .filter(|(_, p)| !p.words.is_empty())
+            .collect();
+        let firsts: Vec<Vec<usize>> = encoded
+            .iter()
+            .map(|(_, p)| p.words.iter().map(|w| w.pieces.start).collect())
+            .collect();
+        let inputs: Vec<(&[u32], &[usize])> = encoded
+            .iter()
+            .zip(&firsts)
+            .map(|((_, p), f)| (p.ids.as_slice(), f.as_slice()))
+            .collect();
         let rows = self.classify(&inputs)?;
         let words: Vec<Vec<&str>> = encoded
             .iter()
-            .map(|(range, p)| p.words.iter().map(|w| &text[range.start + w.bytes.start..range.start + w.bytes.end]).collect())
+            .map(|(range, p)| {
+                p.words
+                    .iter()
+                    .map(|w| &text[range.start + w.bytes.start..range.start + w.bytes.end])
+                    .collect()
+            })
             .collect();
         let tags = self.decode_text(&words, &rows);
         let labels = &self.model.labels;
@@ -164,12 +194,19 @@ impl Tagger {
         for (((range, pieces), tags), rows) in encoded.iter().zip(&tags).zip(&rows) {
             let names: Vec<&str> = tags.iter().map(|&t| labels.tag(t)).collect();
             let probs: Vec<f32> = tags.iter().zip(rows).map(|(&t, row)| row[t]).collect();
-            let spans: Vec<_> = pieces.words.iter().map(|w| w.bytes.start + range.start..w.bytes.end + range.start).collect();
+            let spans: Vec<_> = pieces
+                .words
+                .iter()
+                .map(|w| w.bytes.start + range.start..w.bytes.end + range.start)
+                .collect();
             entities.extend(decode::entities(&spans, &names, &probs));
         }
         // Over the whole text, not the parts: a section header sets the context of what follows it.
         crate::context::ContextRules::builtin().apply(text, &mut entities);
-        Ok(Annotated { entities, sub_tokens: encoded.iter().map(|(_, p)| p.ids.len()).sum() })
+        Ok(Annotated {
+            entities,
+            sub_tokens: encoded.iter().map(|(_, p)| p.ids.len()).sum(),
+        })
     }
 
     /// Tags for pre-split sentences (as in an IOB2 file), read as one text. A word without
@@ -180,7 +217,11 @@ impl Tagger {
 
     /// The same for several texts at once, all classified in one batch: `texts` are ranges of
     /// consecutive sentences, each one text to the consistency rule; sentences outside them get no tags.
-    pub fn tag_texts(&self, sentences: &[Vec<&str>], texts: &[Range<usize>]) -> Result<Vec<Vec<String>>> {
+    pub fn tag_texts(
+        &self,
+        sentences: &[Vec<&str>],
+        texts: &[Range<usize>],
+    ) -> Result<Vec<Vec<String>>> {
         Ok(self.tag_distributions(sentences, &self.word_distributions(sentences)?, texts))
     }
 
@@ -188,19 +229,29 @@ impl Tagger {
     /// Apart from [`Tagger::tag_distributions`] so that several decodings (or several models' mean,
     /// `trainer eval --ensemble`) can share one run of the model.
     pub fn word_distributions(&self, sentences: &[Vec<&str>]) -> Result<WordDistributions> {
-        let encoded: Vec<WordPieces> =
-            sentences.iter().map(|words| align::encode_words(&self.tokenizer, words)).collect::<Result<_>>()?;
-        let queries: Vec<Vec<usize>> =
-            encoded.iter().map(|e| e.first_piece.iter().flatten().copied().collect()).collect();
-        let inputs: Vec<(&[u32], &[usize])> =
-            encoded.iter().zip(&queries).map(|(e, q)| (e.ids.as_slice(), q.as_slice())).collect();
+        let encoded: Vec<WordPieces> = sentences
+            .iter()
+            .map(|words| align::encode_words(&self.tokenizer, words))
+            .collect::<Result<_>>()?;
+        let queries: Vec<Vec<usize>> = encoded
+            .iter()
+            .map(|e| e.first_piece.iter().flatten().copied().collect())
+            .collect();
+        let inputs: Vec<(&[u32], &[usize])> = encoded
+            .iter()
+            .zip(&queries)
+            .map(|(e, q)| (e.ids.as_slice(), q.as_slice()))
+            .collect();
         let rows = self.classify(&inputs)?;
         Ok(encoded
             .iter()
             .zip(rows)
             .map(|(e, rows)| {
                 let mut rows = rows.into_iter();
-                e.first_piece.iter().map(|first| first.map(|_| rows.next().expect("one row per query"))).collect()
+                e.first_piece
+                    .iter()
+                    .map(|first| first.map(|_| rows.next().expect("one row per query")))
+                    .collect()
             })
             .collect())
     }
@@ -216,10 +267,18 @@ impl Tagger {
         let words: Vec<Vec<&str>> = sentences
             .iter()
             .zip(distributions)
-            .map(|(s, d)| s.iter().zip(d).filter(|(_, d)| d.is_some()).map(|(w, _)| *w).collect())
+            .map(|(s, d)| {
+                s.iter()
+                    .zip(d)
+                    .filter(|(_, d)| d.is_some())
+                    .map(|(w, _)| *w)
+                    .collect()
+            })
             .collect();
-        let rows: Vec<Vec<Vec<f32>>> =
-            distributions.iter().map(|d| d.iter().flatten().cloned().collect()).collect();
+        let rows: Vec<Vec<Vec<f32>>> = distributions
+            .iter()
+            .map(|d| d.iter().flatten().cloned().collect())
+            .collect();
         let labels = &self.model.labels;
         let mut out = vec![Vec::new(); sentences.len()];
         for text in texts {
@@ -229,7 +288,9 @@ impl Tagger {
                 out[i] = distributions[i]
                     .iter()
                     .map(|d| match d {
-                        Some(_) => labels.tag(tags.next().expect("one tag per distribution")).to_string(),
+                        Some(_) => labels
+                            .tag(tags.next().expect("one tag per distribution"))
+                            .to_string(),
                         None => "O".to_string(),
                     })
                     .collect();
@@ -254,13 +315,21 @@ impl Tagger {
         self.tag_ids(rows)
             .into_iter()
             .zip(rows)
-            .map(|(tag, row)| WordPrediction { tag, prob: row[tag] })
+            .map(|(tag, row)| WordPrediction {
+                tag,
+                prob: row[tag],
+            })
             .collect()
     }
 
     /// The tag ids of [`Tagger::decode`], without the probabilities.
     fn tag_ids(&self, rows: &[Vec<f32>]) -> Vec<usize> {
-        decode::decode_tags(rows, &self.model.labels, self.decoding, self.model.config.outside_bias)
+        decode::decode_tags(
+            rows,
+            &self.model.labels,
+            self.decoding,
+            self.model.config.outside_bias,
+        )
     }
 
     /// For each sequence of sub-token ids, the label distribution at each queried position. Long
@@ -284,11 +353,16 @@ impl Tagger {
         while start < order.len() {
             let longest = jobs[order[start]].1.len() + 2;
             let mut end = start + 1;
-            while end < order.len() && (end - start + 1) * (jobs[order[end]].1.len() + 2) <= self.batch_tokens.max(longest) {
+            while end < order.len()
+                && (end - start + 1) * (jobs[order[end]].1.len() + 2)
+                    <= self.batch_tokens.max(longest)
+            {
                 end += 1;
             }
-            let batch: Vec<&[u32]> =
-                order[start..end].iter().map(|&j| &inputs[jobs[j].0].0[jobs[j].1.clone()]).collect();
+            let batch: Vec<&[u32]> = order[start..end]
+                .iter()
+                .map(|&j| &inputs[jobs[j].0].0[jobs[j].1.clone()])
+                .collect();
             for (&j, p) in order[start..end].iter().zip(self.probabilities(&batch)?) {
                 probs[j] = p;
             }

@@ -9,12 +9,21 @@ use medlight_ner::model::TokenClassifier;
 use medlight_ner::testing::{gguf_bytes, safetensors_bytes, tiny_classifier};
 use serde_json::Value;
 
-const SHIPPED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../public/models/medlight-q8_0.safetensors");
+const SHIPPED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../public/models/medlight-q8_0.safetensors"
+);
 
 fn logits(model: &TokenClassifier) -> Vec<f32> {
     let ids = Tensor::new(&[[2u32, 5, 6, 7, 8, 3]], &Device::Cpu).unwrap();
     let mask = Tensor::ones((1, 6), candle_core::DType::U32, &Device::Cpu).unwrap();
-    model.forward(&ids, &mask, None).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+    model
+        .forward(&ids, &mask, None)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 fn load(bytes: &[u8]) -> TokenClassifier {
@@ -30,7 +39,11 @@ fn the_safetensors_file_gives_the_logits_of_the_gguf_file_of_the_same_weights() 
         assert!(!safetensors.starts_with(b"GGUF"));
         let expected = logits(&load(&gguf));
         assert_eq!(logits(&load(&safetensors)), expected, "{dtype:?}");
-        assert_eq!(logits(&load(&gguf_to_safetensors(&gguf).unwrap())), expected, "{dtype:?} converted");
+        assert_eq!(
+            logits(&load(&gguf_to_safetensors(&gguf).unwrap())),
+            expected,
+            "{dtype:?} converted"
+        );
         assert!(load(&safetensors).computes_in_integers());
     }
 }
@@ -46,8 +59,17 @@ fn a_new_config_keeps_every_tensor_byte_for_byte() {
     assert_eq!(reread.config.outside_bias, 2.5);
     assert_eq!(logits(&reread), logits(&load(&original)));
     let (a, b) = (header(&original), header(&biased));
-    for (name, info) in a.as_object().unwrap().iter().filter(|(n, _)| *n != "__metadata__") {
-        assert_eq!(tensor_bytes(&original, &a, name), tensor_bytes(&biased, &b, name), "{name}");
+    for (name, info) in a
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| *n != "__metadata__")
+    {
+        assert_eq!(
+            tensor_bytes(&original, &a, name),
+            tensor_bytes(&biased, &b, name),
+            "{name}"
+        );
         assert_eq!(info["shape"], b[name]["shape"]);
     }
 }
@@ -56,14 +78,30 @@ fn a_new_config_keeps_every_tensor_byte_for_byte() {
 fn damaged_files_are_named_errors() {
     let (varmap, model) = tiny_classifier(23).unwrap();
     let bytes = safetensors_bytes(&varmap, &model.config, GgmlDType::Q8_0).unwrap();
-    let error = |bytes: &[u8]| TokenClassifier::from_model_file(bytes, &Device::Cpu).err().unwrap().to_string();
-    assert!(error(&bytes[..bytes.len() - 10]).contains("safetensors"), "{}", error(&bytes[..bytes.len() - 10]));
+    let error = |bytes: &[u8]| {
+        TokenClassifier::from_model_file(bytes, &Device::Cpu)
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        error(&bytes[..bytes.len() - 10]).contains("safetensors"),
+        "{}",
+        error(&bytes[..bytes.len() - 10])
+    );
     // The same file with its config entry renamed is no Medlight model.
     let key = b"medlight.config";
-    let at = bytes.windows(key.len()).position(|w| w == key).expect("the key is in the header");
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("the key is in the header");
     let mut renamed = bytes.clone();
     renamed[at + 9] = b'X';
-    assert!(error(&renamed).contains("medlight.config"), "{}", error(&renamed));
+    assert!(
+        error(&renamed).contains("medlight.config"),
+        "{}",
+        error(&renamed)
+    );
 }
 
 /// The header as the spec defines it: 8 bytes of little-endian length, then that much JSON.
@@ -75,7 +113,8 @@ fn header(file: &[u8]) -> Value {
 fn tensor_bytes<'a>(file: &'a [u8], header: &Value, name: &str) -> &'a [u8] {
     let start = 8 + u64::from_le_bytes(file[..8].try_into().unwrap()) as usize;
     let offsets = &header[name]["data_offsets"];
-    &file[start + offsets[0].as_u64().unwrap() as usize..start + offsets[1].as_u64().unwrap() as usize]
+    &file[start + offsets[0].as_u64().unwrap() as usize
+        ..start + offsets[1].as_u64().unwrap() as usize]
 }
 
 #[test]
@@ -86,33 +125,63 @@ fn the_shipped_file_follows_the_safetensors_spec_and_stores_integers() {
     let header = header(&file);
     let metadata = &header["__metadata__"];
     assert_eq!(metadata["medlight.format"], "2");
-    serde_json::from_str::<Value>(metadata["medlight.config"].as_str().unwrap()).expect("config is JSON");
-    let blocks: Value = serde_json::from_str(metadata["medlight.blocks"].as_str().unwrap()).unwrap();
+    serde_json::from_str::<Value>(metadata["medlight.config"].as_str().unwrap())
+        .expect("config is JSON");
+    let blocks: Value =
+        serde_json::from_str(metadata["medlight.blocks"].as_str().unwrap()).unwrap();
     assert_eq!(blocks["bert.embeddings.word_embeddings.weight"], "q4_0");
 
     // Offsets tile the data section exactly, and each tensor's bytes match its dtype and shape.
     let mut spans = Vec::new();
     let mut int_matrices = 0;
-    for (name, info) in header.as_object().unwrap().iter().filter(|(n, _)| *n != "__metadata__") {
-        let shape: Vec<usize> = info["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-        let (start, end) = (info["data_offsets"][0].as_u64().unwrap(), info["data_offsets"][1].as_u64().unwrap());
+    for (name, info) in header
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| *n != "__metadata__")
+    {
+        let shape: Vec<usize> = info["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        let (start, end) = (
+            info["data_offsets"][0].as_u64().unwrap(),
+            info["data_offsets"][1].as_u64().unwrap(),
+        );
         let size = match info["dtype"].as_str().unwrap() {
             "F32" => 4,
             "I8" | "U8" => 1,
             other => panic!("{name}: unexpected dtype {other}"),
         };
-        assert_eq!((end - start) as usize, size * shape.iter().product::<usize>(), "{name}");
+        assert_eq!(
+            (end - start) as usize,
+            size * shape.iter().product::<usize>(),
+            "{name}"
+        );
         spans.push((start, end));
         if info["dtype"] == "I8" {
             int_matrices += 1;
             let values = tensor_bytes(&file, &header, name);
-            assert!(values.iter().all(|&v| (v as i8).unsigned_abs() <= 63), "{name}: 7-bit values");
-            assert_eq!(header[format!("{name}_scale")]["shape"][0].as_u64().unwrap() as usize, shape[0]);
+            assert!(
+                values.iter().all(|&v| (v as i8).unsigned_abs() <= 63),
+                "{name}: 7-bit values"
+            );
+            assert_eq!(
+                header[format!("{name}_scale")]["shape"][0]
+                    .as_u64()
+                    .unwrap() as usize,
+                shape[0]
+            );
         }
     }
     spans.sort();
     assert_eq!(spans[0].0, 0);
-    assert!(spans.windows(2).all(|w| w[0].1 == w[1].0), "no gaps or overlaps");
+    assert!(
+        spans.windows(2).all(|w| w[0].1 == w[1].0),
+        "no gaps or overlaps"
+    );
     assert_eq!(8 + n + spans.last().unwrap().1 as usize, file.len());
     // Six matrices in each of the six layers: query, key, value, attention output, intermediate, output.
     assert_eq!(int_matrices, 36);

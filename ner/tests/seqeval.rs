@@ -6,12 +6,21 @@ use medlight_ner::metrics::{evaluate, Scores};
 use serde_json::Value;
 
 fn close(ours: f64, theirs: &Value, what: &str) {
-    let theirs = theirs.as_f64().unwrap_or_else(|| panic!("{what}: not a number"));
-    assert!((ours - theirs).abs() < 5e-5, "{what}: ours {ours:.6}, seqeval {theirs:.6}");
+    let theirs = theirs
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: not a number"));
+    assert!(
+        (ours - theirs).abs() < 5e-5,
+        "{what}: ours {ours:.6}, seqeval {theirs:.6}"
+    );
 }
 
 fn check(ours: &Scores, theirs: &Value, what: &str) {
-    close(ours.precision, &theirs["precision"], &format!("{what} precision"));
+    close(
+        ours.precision,
+        &theirs["precision"],
+        &format!("{what} precision"),
+    );
     close(ours.recall, &theirs["recall"], &format!("{what} recall"));
     close(ours.f1, &theirs["f1"], &format!("{what} f1"));
 }
@@ -28,14 +37,24 @@ fn metric_equals_seqeval_on_fixtures() {
         check(&report.overall, &expected["overall"], name);
         let types = expected["per_type"].as_object().unwrap();
         for (kind, theirs) in types {
-            let ours = report.per_type.get(kind).unwrap_or_else(|| panic!("{name}: no scores for {kind}"));
+            let ours = report
+                .per_type
+                .get(kind)
+                .unwrap_or_else(|| panic!("{name}: no scores for {kind}"));
             check(ours, theirs, &format!("{name} {kind}"));
-            assert_eq!(ours.support as u64, theirs["support"].as_u64().unwrap(), "{name} {kind} support");
+            assert_eq!(
+                ours.support as u64,
+                theirs["support"].as_u64().unwrap(),
+                "{name} {kind} support"
+            );
         }
         // seqeval lists types with gold entities; ours may add predicted-only types, scored 0 recall.
         for (kind, ours) in &report.per_type {
             if !types.contains_key(kind) {
-                assert_eq!(ours.support, 0, "{name}: {kind} has gold entities seqeval did not see");
+                assert_eq!(
+                    ours.support, 0,
+                    "{name}: {kind} has gold entities seqeval did not see"
+                );
             }
         }
     }

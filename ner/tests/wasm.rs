@@ -15,7 +15,13 @@ wasm_bindgen_test_configure!(run_in_browser);
 fn logits(model: &TokenClassifier) -> Vec<f32> {
     let ids = Tensor::new(&[[2u32, 5, 6, 7, 8, 3]], &Device::Cpu).unwrap();
     let mask = Tensor::ones((1, 6), DType::U32, &Device::Cpu).unwrap();
-    model.forward(&ids, &mask, None).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+    model
+        .forward(&ids, &mask, None)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -25,8 +31,14 @@ fn q8_model_file_agrees_with_f32_in_wasm() {
     let bytes = gguf_bytes(&varmap, &model.config, GgmlDType::Q8_0).unwrap();
     let quantised = TokenClassifier::from_gguf(&bytes, &Device::Cpu).unwrap();
     let scale = reference.iter().fold(0f32, |m, x| m.max(x.abs()));
-    let worst = logits(&quantised).iter().zip(&reference).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-    assert!(worst <= 0.03 * scale, "q8 error {worst} against logit scale {scale}");
+    let worst = logits(&quantised)
+        .iter()
+        .zip(&reference)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        worst <= 0.03 * scale,
+        "q8 error {worst} against logit scale {scale}"
+    );
 }
 
 #[wasm_bindgen_test]

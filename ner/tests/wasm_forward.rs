@@ -31,11 +31,18 @@ fn tag_a_30_word_sentence() {
     let mut times: Vec<f64> = (0..100)
         .map(|_| {
             let start = now();
-            assert_eq!(tagger.annotate(SENTENCE).unwrap(), first, "the same text tags the same way");
+            assert_eq!(
+                tagger.annotate(SENTENCE).unwrap(),
+                first,
+                "the same text tags the same way"
+            );
             now() - start
         })
         .collect();
     times.sort_by(f64::total_cmp);
     let names: Vec<&str> = first.iter().map(|e| &SENTENCE[e.start..e.end]).collect();
-    console_log!("30-word sentence in wasm (Node): median {:.1} ms over 100; entities {names:?}", times[50]);
+    console_log!(
+        "30-word sentence in wasm (Node): median {:.1} ms over 100; entities {names:?}",
+        times[50]
+    );
 }

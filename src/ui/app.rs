@@ -9,8 +9,8 @@ use leptos::prelude::*;
 
 use super::controls::{Exports, TypeFilters};
 use super::input::TextInput;
-use super::pool::WorkerPool;
 use super::panel::EntityPanel;
+use super::pool::WorkerPool;
 use super::pwa::{self, Offline, UpdateBanner};
 use super::result::{Highlighted, RunStatus};
 use crate::protocol::FromWorker;
@@ -32,7 +32,10 @@ fn megabytes(bytes: f64) -> String {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let status = RwSignal::new(Status::Loading { loaded: 0.0, total: None });
+    let status = RwSignal::new(Status::Loading {
+        loaded: 0.0,
+        total: None,
+    });
     let labels = RwSignal::new(Vec::<String>::new());
     let text = RwSignal::new(String::new());
     let annotation = RwSignal::new(None::<Annotation>);
@@ -50,7 +53,10 @@ pub fn App() -> impl IntoView {
         WorkerPool::new(move |message| match message {
             FromWorker::Started => {}
             FromWorker::Progress { loaded, total } => status.set(Status::Loading { loaded, total }),
-            FromWorker::Ready { load_ms, labels: found } => {
+            FromWorker::Ready {
+                load_ms,
+                labels: found,
+            } => {
                 labels.set(found);
                 status.set(Status::Ready { load_ms });
             }
@@ -65,21 +71,31 @@ pub fn App() -> impl IntoView {
                     _ => {
                         let text = sent.borrow().get(&id).cloned().unwrap_or_default();
                         sent.borrow_mut().retain(|&i, _| i >= id);
-                        *current = Some(Annotation { id, text, entities, done: end, finished: None });
+                        *current = Some(Annotation {
+                            id,
+                            text,
+                            entities,
+                            done: end,
+                            finished: None,
+                        });
                     }
                 });
             }
-            FromWorker::Finished { id, ms, tokens } if id == latest.get() => annotation.update(|current| {
-                if let Some(a) = current.as_mut().filter(|a| a.id == id) {
-                    a.done = a.text.len();
-                    a.finished = Some((ms, tokens));
-                }
-            }),
+            FromWorker::Finished { id, ms, tokens } if id == latest.get() => {
+                annotation.update(|current| {
+                    if let Some(a) = current.as_mut().filter(|a| a.id == id) {
+                        a.done = a.text.len();
+                        a.finished = Some((ms, tokens));
+                    }
+                })
+            }
             FromWorker::AnnotateFailed { id, message } if id == latest.get() => {
                 annotation.set(None);
                 annotate_error.set(Some(message));
             }
-            FromWorker::Chunk { .. } | FromWorker::Finished { .. } | FromWorker::AnnotateFailed { .. } => {}
+            FromWorker::Chunk { .. }
+            | FromWorker::Finished { .. }
+            | FromWorker::AnnotateFailed { .. } => {}
         })
     };
     worker.start();
@@ -116,14 +132,21 @@ pub fn App() -> impl IntoView {
     Effect::new(move |previous: Option<u32>| {
         let count = retries.get();
         if previous.is_some_and(|p| p != count) {
-            status.set(Status::Loading { loaded: 0.0, total: None });
+            status.set(Status::Loading {
+                loaded: 0.0,
+                total: None,
+            });
             worker.start();
         }
         count
     });
 
     let visible = Memo::new(move |_| {
-        annotation.with(|a| a.as_ref().map(|a| shown(&a.entities, &filters.get())).unwrap_or_default())
+        annotation.with(|a| {
+            a.as_ref()
+                .map(|a| shown(&a.entities, &filters.get()))
+                .unwrap_or_default()
+        })
     });
 
     view! {

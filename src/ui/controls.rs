@@ -60,9 +60,12 @@ pub fn TypeFilters(labels: RwSignal<Vec<String>>, filters: RwSignal<Filters>) ->
 fn download(name: &str, mime: &str, content: &str) -> Result<(), JsValue> {
     let options = BlobPropertyBag::new();
     options.set_type(mime);
-    let blob = Blob::new_with_str_sequence_and_options(&js_sys::Array::of1(&content.into()), &options)?;
+    let blob =
+        Blob::new_with_str_sequence_and_options(&js_sys::Array::of1(&content.into()), &options)?;
     let url = Url::create_object_url_with_blob(&blob)?;
-    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
     let link: HtmlAnchorElement = document.create_element("a")?.unchecked_into();
     link.set_href(&url);
     link.set_download(name);
@@ -101,14 +104,22 @@ impl Format {
 
 /// Export buttons; they export the entities shown (filters applied), once annotation is done.
 #[component]
-pub fn Exports(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<Entity>>) -> impl IntoView {
+pub fn Exports(
+    annotation: RwSignal<Option<Annotation>>,
+    visible: Memo<Vec<Entity>>,
+) -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     let ready = move || annotation.with(|a| a.as_ref().is_some_and(|a| a.finished.is_some()));
     let render = move |format: Format| {
-        annotation.with(|a| a.as_ref().map(|a| visible.with(|v| format.render(&a.text, v))))
+        annotation.with(|a| {
+            a.as_ref()
+                .map(|a| visible.with(|v| format.render(&a.text, v)))
+        })
     };
     let save = move |format: Format| {
-        let Some(content) = render(format) else { return };
+        let Some(content) = render(format) else {
+            return;
+        };
         let (name, mime) = format.file();
         message.set(match download(name, mime, &content) {
             Ok(()) => None,
@@ -116,13 +127,19 @@ pub fn Exports(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<Entit
         });
     };
     let copy = move |_| {
-        let Some(content) = render(Format::Json) else { return };
-        let Some(window) = web_sys::window() else { return };
+        let Some(content) = render(Format::Json) else {
+            return;
+        };
+        let Some(window) = web_sys::window() else {
+            return;
+        };
         let promise = window.navigator().clipboard().write_text(&content);
         wasm_bindgen_futures::spawn_local(async move {
             message.set(Some(match JsFuture::from(promise).await {
                 Ok(_) => "Copied the JSON to the clipboard.".to_string(),
-                Err(_) => "The browser did not allow copying; use the JSON download instead.".to_string(),
+                Err(_) => {
+                    "The browser did not allow copying; use the JSON download instead.".to_string()
+                }
             }));
         });
     };

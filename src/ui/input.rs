@@ -12,10 +12,17 @@ fn refuse(file: &File) -> Option<String> {
     let name = file.name();
     let plain = file.type_().is_empty() || file.type_().starts_with("text/");
     if !plain || !(name.ends_with(".txt") || name.ends_with(".text") || !name.contains('.')) {
-        return Some(format!("{name} is not a plain-text file; open a .txt file."));
+        return Some(format!(
+            "{name} is not a plain-text file; open a .txt file."
+        ));
     }
-    (file.size() > MAX_FILE_BYTES)
-        .then(|| format!("{name} is {:.1} MB; Medlight reads text files up to {:.0} MB.", file.size() / 1e6, MAX_FILE_BYTES / 1e6))
+    (file.size() > MAX_FILE_BYTES).then(|| {
+        format!(
+            "{name} is {:.1} MB; Medlight reads text files up to {:.0} MB.",
+            file.size() / 1e6,
+            MAX_FILE_BYTES / 1e6
+        )
+    })
 }
 
 /// Reads `file` as UTF-8 into `text`, or says why not in `problem`.
@@ -24,7 +31,11 @@ fn load(file: File, text: RwSignal<String>, problem: RwSignal<Option<String>>) {
         return problem.set(Some(reason));
     }
     wasm_bindgen_futures::spawn_local(async move {
-        match JsFuture::from(file.text()).await.ok().and_then(|v| v.as_string()) {
+        match JsFuture::from(file.text())
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+        {
             Some(content) => {
                 problem.set(None);
                 text.set(content);

@@ -32,7 +32,10 @@ pub struct ModelWorker {
 
 impl ModelWorker {
     pub fn new(on_message: impl Fn(FromWorker) + 'static) -> Self {
-        Self { worker: Rc::new(RefCell::new(None)), on_message: Rc::new(on_message) }
+        Self {
+            worker: Rc::new(RefCell::new(None)),
+            on_message: Rc::new(on_message),
+        }
     }
 
     /// (Re)starts the worker; it is asked to load the model once it says it has started.
@@ -42,26 +45,40 @@ impl ModelWorker {
         }
         let worker = match Worker::new(worker_url()) {
             Ok(worker) => worker,
-            Err(e) => return (self.on_message)(FromWorker::Failed { message: format!("cannot start the worker: {e:?}") }),
+            Err(e) => {
+                return (self.on_message)(FromWorker::Failed {
+                    message: format!("cannot start the worker: {e:?}"),
+                })
+            }
         };
         let on_message = self.on_message.clone();
         let this = worker.clone();
         let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             match serde_wasm_bindgen::from_value::<FromWorker>(event.data()) {
                 Ok(FromWorker::Started) => {
-                    let load = ToWorker::Load { model: MODEL_URL.into(), tokenizer: TOKENIZER_URL.into() };
-                    let _ = this.post_message(&serde_wasm_bindgen::to_value(&load).expect("requests serialise"));
+                    let load = ToWorker::Load {
+                        model: MODEL_URL.into(),
+                        tokenizer: TOKENIZER_URL.into(),
+                    };
+                    let _ = this.post_message(
+                        &serde_wasm_bindgen::to_value(&load).expect("requests serialise"),
+                    );
                 }
                 Ok(message) => on_message(message),
-                Err(e) => on_message(FromWorker::Failed { message: format!("unreadable worker message: {e}") }),
+                Err(e) => on_message(FromWorker::Failed {
+                    message: format!("unreadable worker message: {e}"),
+                }),
             }
         });
         worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
         handler.forget();
         let on_message = self.on_message.clone();
-        let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
-            on_message(FromWorker::Failed { message: format!("the worker stopped: {}", event.message()) });
-        });
+        let on_error =
+            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+                on_message(FromWorker::Failed {
+                    message: format!("the worker stopped: {}", event.message()),
+                });
+            });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
         *self.worker.borrow_mut() = Some(worker);

@@ -11,19 +11,33 @@ use crate::results::{next_occurrence, unique, Annotation};
 /// Focuses (and so scrolls to) the occurrence after `last`, the one the panel moved to before
 /// (the click itself has moved focus to the panel's button), and remembers it.
 fn go_to_next(occurrences: &[usize], last: RwSignal<Option<usize>>) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-    let Some(next) = next_occurrence(occurrences, last.get_untracked()) else { return };
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Some(next) = next_occurrence(occurrences, last.get_untracked()) else {
+        return;
+    };
     last.set(Some(next));
-    if let Some(mark) = document.get_element_by_id(&format!("mention-{next}")).and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
+    if let Some(mark) = document
+        .get_element_by_id(&format!("mention-{next}"))
+        .and_then(|e| e.dyn_into::<HtmlElement>().ok())
+    {
         let _ = mark.focus();
     }
 }
 
 #[component]
-pub fn EntityPanel(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<Entity>>) -> impl IntoView {
+pub fn EntityPanel(
+    annotation: RwSignal<Option<Annotation>>,
+    visible: Memo<Vec<Entity>>,
+) -> impl IntoView {
     let last = RwSignal::new(None::<usize>);
     let list = Memo::new(move |_| {
-        annotation.with(|a| a.as_ref().map(|a| visible.with(|v| unique(&a.text, v))).unwrap_or_default())
+        annotation.with(|a| {
+            a.as_ref()
+                .map(|a| visible.with(|v| unique(&a.text, v)))
+                .unwrap_or_default()
+        })
     });
     view! {
         <aside class="panel" aria-label="Entities found">

@@ -54,12 +54,15 @@ pub struct WorkerPool {
 }
 
 fn now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 impl WorkerPool {
     pub fn new(on_message: impl Fn(FromWorker) + 'static) -> Self {
-        let cores = web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency()) as usize;
+        let cores =
+            web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency()) as usize;
         Self {
             state: Rc::new(RefCell::new(State::default())),
             on_message: Rc::new(on_message),
@@ -82,7 +85,11 @@ impl WorkerPool {
         let index = self.state.borrow().slots.len();
         let pool = self.clone();
         let worker = ModelWorker::new(move |message| pool.on_worker(index, primary, message));
-        self.state.borrow_mut().slots.push(Slot { worker: worker.clone(), ready: false, busy: None });
+        self.state.borrow_mut().slots.push(Slot {
+            worker: worker.clone(),
+            ready: false,
+            busy: None,
+        });
         worker.start();
     }
 
@@ -98,13 +105,23 @@ impl WorkerPool {
                 self.dispatch();
             }
             // A helper that cannot load only means less parallelism: the others carry on.
-            FromWorker::Progress { .. } | FromWorker::Failed { .. } if primary => (self.on_message)(message),
+            FromWorker::Progress { .. } | FromWorker::Failed { .. } if primary => {
+                (self.on_message)(message)
+            }
             FromWorker::Chunk { id, entities, .. } => self.chunk_entities(index, id, entities),
             FromWorker::Finished { id, tokens, .. } => self.chunk_finished(index, id, tokens),
             FromWorker::AnnotateFailed { id, message } => {
                 if self.release(index, id).is_some() {
-                    let job = self.state.borrow_mut().job.take().expect("release checked the job");
-                    (self.on_message)(FromWorker::AnnotateFailed { id: job.id, message });
+                    let job = self
+                        .state
+                        .borrow_mut()
+                        .job
+                        .take()
+                        .expect("release checked the job");
+                    (self.on_message)(FromWorker::AnnotateFailed {
+                        id: job.id,
+                        message,
+                    });
                 }
             }
             _ => {}
@@ -139,7 +156,11 @@ impl WorkerPool {
             self.add_worker(false);
         }
         if count == 0 {
-            (self.on_message)(FromWorker::Finished { id, ms: 0.0, tokens: 0 });
+            (self.on_message)(FromWorker::Finished {
+                id,
+                ms: 0.0,
+                tokens: 0,
+            });
             self.state.borrow_mut().job = None;
             return;
         }
@@ -151,7 +172,11 @@ impl WorkerPool {
         let mut sends = Vec::new();
         {
             let mut state = self.state.borrow_mut();
-            let State { slots, job, next_request } = &mut *state;
+            let State {
+                slots,
+                job,
+                next_request,
+            } = &mut *state;
             let Some(job) = job.as_mut() else { return };
             for slot in slots.iter_mut().filter(|s| s.ready && s.busy.is_none()) {
                 if job.next == job.chunks.len() {
@@ -160,7 +185,11 @@ impl WorkerPool {
                 *next_request += 1;
                 let range = job.chunks[job.next].clone();
                 slot.busy = Some((*next_request, job.next));
-                sends.push((slot.worker.clone(), *next_request, job.text[range].to_string()));
+                sends.push((
+                    slot.worker.clone(),
+                    *next_request,
+                    job.text[range].to_string(),
+                ));
                 job.next += 1;
             }
         }
@@ -178,7 +207,9 @@ impl WorkerPool {
     }
 
     fn chunk_entities(&self, index: usize, request: u32, entities: Vec<Entity>) {
-        let Some(chunk) = self.current_chunk(index, request) else { return };
+        let Some(chunk) = self.current_chunk(index, request) else {
+            return;
+        };
         let mut state = self.state.borrow_mut();
         let job = state.job.as_mut().expect("current_chunk checked the job");
         let shift = job.chunks[chunk].start;
@@ -211,11 +242,19 @@ impl WorkerPool {
                 // Hand over every finished chunk that has no unfinished chunk before it.
                 while job.committed < job.chunks.len() && job.finished[job.committed] {
                     let entities = std::mem::take(&mut job.found[job.committed]);
-                    out.push(FromWorker::Chunk { id: job.id, end: job.chunks[job.committed].end, entities });
+                    out.push(FromWorker::Chunk {
+                        id: job.id,
+                        end: job.chunks[job.committed].end,
+                        entities,
+                    });
                     job.committed += 1;
                 }
                 if job.committed == job.chunks.len() {
-                    out.push(FromWorker::Finished { id: job.id, ms: now() - job.started, tokens: job.tokens });
+                    out.push(FromWorker::Finished {
+                        id: job.id,
+                        ms: now() - job.started,
+                        tokens: job.tokens,
+                    });
                     state.job = None;
                 }
             }

@@ -5,7 +5,9 @@
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ServiceWorker, ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState};
+use web_sys::{
+    ServiceWorker, ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState,
+};
 
 const SERVICE_WORKER_URL: &str = "./sw.js";
 
@@ -36,13 +38,20 @@ fn watch(worker: &ServiceWorker, on_state: impl Fn(ServiceWorkerState) + 'static
 }
 
 fn is_installed(state: ServiceWorkerState) -> bool {
-    matches!(state, ServiceWorkerState::Installed | ServiceWorkerState::Activating | ServiceWorkerState::Activated)
+    matches!(
+        state,
+        ServiceWorkerState::Installed
+            | ServiceWorkerState::Activating
+            | ServiceWorkerState::Activated
+    )
 }
 
 /// Registers the service worker. `offline` follows the offline copy; `waiting` is set when an update
 /// is installed and waits to take over.
 pub fn register(offline: RwSignal<Offline>, waiting: RwSignal<bool>) {
-    let Some(container) = container() else { return offline.set(Offline::Unavailable) };
+    let Some(container) = container() else {
+        return offline.set(Offline::Unavailable);
+    };
     // Without a controller this is the first visit: the new worker takes over silently.
     let updating = container.controller().is_some();
     let on_takeover = Closure::<dyn FnMut()>::new(move || {
@@ -97,7 +106,9 @@ pub fn register(offline: RwSignal<Offline>, waiting: RwSignal<bool>) {
 fn activate_update() {
     let Some(container) = container() else { return };
     wasm_bindgen_futures::spawn_local(async move {
-        let Ok(registration) = JsFuture::from(container.get_registration()).await else { return };
+        let Ok(registration) = JsFuture::from(container.get_registration()).await else {
+            return;
+        };
         let registration: ServiceWorkerRegistration = registration.unchecked_into();
         if let Some(waiting) = registration.waiting() {
             let _ = waiting.post_message(&"skip-waiting".into());

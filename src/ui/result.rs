@@ -8,7 +8,10 @@ use crate::results::Annotation;
 
 /// Progress while a long text streams in; latency and throughput once it is done.
 #[component]
-pub fn RunStatus(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<Entity>>) -> impl IntoView {
+pub fn RunStatus(
+    annotation: RwSignal<Option<Annotation>>,
+    visible: Memo<Vec<Entity>>,
+) -> impl IntoView {
     move || {
         annotation.with(|a| {
             let a = a.as_ref()?;
@@ -43,21 +46,37 @@ pub fn RunStatus(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<Ent
 /// The text with the visible entities as `<mark>`s. Every piece of user text is a text node, never
 /// HTML. The part not annotated yet is shown plain.
 #[component]
-pub fn Highlighted(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<Entity>>) -> impl IntoView {
+pub fn Highlighted(
+    annotation: RwSignal<Option<Annotation>>,
+    visible: Memo<Vec<Entity>>,
+) -> impl IntoView {
     move || {
         annotation.with(|a| {
             let a = a.as_ref()?;
-            let done = if a.text.is_char_boundary(a.done) { a.done.min(a.text.len()) } else { 0 };
+            let done = if a.text.is_char_boundary(a.done) {
+                a.done.min(a.text.len())
+            } else {
+                0
+            };
             let shown = visible.get();
             let parts = segments(&a.text[..done], &shown)
                 .into_iter()
                 .map(|segment| match segment.entity {
                     Some(i) => {
                         let e = &shown[i];
-                        let why: String = e.context.explanation().iter().map(|w| format!(" · {w}")).collect();
-                        let title = format!("{}{why} · {:.0}% confidence", e.label, 100.0 * e.score);
+                        let why: String = e
+                            .context
+                            .explanation()
+                            .iter()
+                            .map(|w| format!(" · {w}"))
+                            .collect();
+                        let title =
+                            format!("{}{why} · {:.0}% confidence", e.label, 100.0 * e.score);
                         let statuses = e.context.statuses();
-                        let class = std::iter::once(label_class(&e.label)).chain(statuses.iter().map(|s| s.to_string())).collect::<Vec<_>>().join(" ");
+                        let class = std::iter::once(label_class(&e.label))
+                            .chain(statuses.iter().map(|s| s.to_string()))
+                            .collect::<Vec<_>>()
+                            .join(" ");
                         let spoken = format!("{}: {title}", segment.text);
                         view! {
                             <mark
@@ -78,7 +97,11 @@ pub fn Highlighted(annotation: RwSignal<Option<Annotation>>, visible: Memo<Vec<E
                     None => view! { <span>{segment.text}</span> }.into_any(),
                 })
                 .collect_view();
-            let state = if a.finished.is_some() { "done" } else { "running" };
+            let state = if a.finished.is_some() {
+                "done"
+            } else {
+                "running"
+            };
             let rest = a.text[done..].to_string();
             Some(view! {
                 <div class="annotated" data-state=state>

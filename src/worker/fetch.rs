@@ -6,11 +6,16 @@ use medlight::integrity::{hex, sha256_hex, verify_digest};
 use medlight::protocol::{MODEL_SHA256, TOKENIZER_SHA256};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{DedicatedWorkerGlobalScope, ReadableStreamDefaultReader, Response, WorkerGlobalScope};
+use web_sys::{
+    DedicatedWorkerGlobalScope, ReadableStreamDefaultReader, Response, WorkerGlobalScope,
+};
 
 fn describe(e: JsValue) -> String {
     e.as_string()
-        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
@@ -21,9 +26,18 @@ async fn open(url: &str) -> Result<(Response, Option<f64>), String> {
         .map_err(|e| format!("cannot download {url}: {}", describe(e)))?
         .unchecked_into();
     if !response.ok() {
-        return Err(format!("cannot download {url}: HTTP {} {}", response.status(), response.status_text()));
+        return Err(format!(
+            "cannot download {url}: HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
     }
-    let total = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok());
+    let total = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok());
     Ok((response, total))
 }
 
@@ -33,16 +47,26 @@ async fn read_body(
     size: Option<f64>,
     mut on_chunk: impl FnMut(usize),
 ) -> Result<Vec<u8>, String> {
-    let body = response.body().ok_or_else(|| format!("{url}: empty response"))?;
+    let body = response
+        .body()
+        .ok_or_else(|| format!("{url}: empty response"))?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     // Sized once when the server says how big (no regrowth and re-copying of 18 MB).
     let mut bytes = Vec::with_capacity(size.unwrap_or(0.0) as usize);
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("{url}: download interrupted: {}", describe(e)))?;
-        if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("{url}: download interrupted: {}", describe(e)))?;
+        if Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true)
+        {
             return Ok(bytes);
         }
-        let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(describe)?.unchecked_into();
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into())
+            .map_err(describe)?
+            .unchecked_into();
         let start = bytes.len();
         bytes.resize(start + value.length() as usize, 0);
         value.copy_to(&mut bytes[start..]);
@@ -67,7 +91,9 @@ async fn web_crypto_sha256(bytes: &[u8]) -> Option<String> {
     if subtle.is_undefined() {
         return None;
     }
-    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", bytes).ok()?).await.ok()?;
+    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", bytes).ok()?)
+        .await
+        .ok()?;
     Some(hex(&Uint8Array::new(&digest).to_vec()))
 }
 
@@ -84,8 +110,13 @@ async fn checked(url: &str, bytes: &[u8], expected: &str) -> Result<(), String> 
 async fn evict(url: &str) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let Ok(caches) = scope.caches() else { return };
-    let Ok(names) = JsFuture::from(caches.keys()).await else { return };
-    for name in js_sys::Array::from(&names).iter().filter_map(|n| n.as_string()) {
+    let Ok(names) = JsFuture::from(caches.keys()).await else {
+        return;
+    };
+    for name in js_sys::Array::from(&names)
+        .iter()
+        .filter_map(|n| n.as_string())
+    {
         if let Ok(cache) = JsFuture::from(caches.open(&name)).await {
             let cache: web_sys::Cache = cache.unchecked_into();
             let _ = JsFuture::from(cache.delete_with_str(url)).await;
@@ -110,7 +141,13 @@ pub async fn model_files(
     };
     let model = read_body(model_url, model_response, model_total, &mut report).await?;
     checked(model_url, &model, MODEL_SHA256).await?;
-    let tokenizer = read_body(tokenizer_url, tokenizer_response, tokenizer_total, &mut report).await?;
+    let tokenizer = read_body(
+        tokenizer_url,
+        tokenizer_response,
+        tokenizer_total,
+        &mut report,
+    )
+    .await?;
     checked(tokenizer_url, &tokenizer, TOKENIZER_SHA256).await?;
     Ok((model, tokenizer))
 }

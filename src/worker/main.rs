@@ -33,7 +33,11 @@ pub fn main() {
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let request: ToWorker = match serde_wasm_bindgen::from_value(event.data()) {
             Ok(request) => request,
-            Err(e) => return reply(FromWorker::Failed { message: format!("bad request: {e}") }),
+            Err(e) => {
+                return reply(FromWorker::Failed {
+                    message: format!("bad request: {e}"),
+                })
+            }
         };
         match request {
             ToWorker::Load { model, tokenizer } => {
@@ -45,12 +49,17 @@ pub fn main() {
                         progress(FromWorker::Progress { loaded, total })
                     })
                     .await
-                    .and_then(|(m, t)| Tagger::from_bytes(&m, &t).map_err(|e| format!("the model file is unusable: {e}")))
-                    {
+                    .and_then(|(m, t)| {
+                        Tagger::from_bytes(&m, &t)
+                            .map_err(|e| format!("the model file is unusable: {e}"))
+                    }) {
                         Ok(loaded) => {
                             let labels = loaded.labels();
                             *tagger.borrow_mut() = Some(Rc::new(loaded));
-                            reply(FromWorker::Ready { load_ms: now() - started, labels });
+                            reply(FromWorker::Ready {
+                                load_ms: now() - started,
+                                labels,
+                            });
                         }
                         Err(message) => reply(FromWorker::Failed { message }),
                     }
@@ -59,7 +68,10 @@ pub fn main() {
             ToWorker::Annotate { id, text } => {
                 latest.set(id);
                 let Some(tagger) = tagger.borrow().clone() else {
-                    return reply(FromWorker::AnnotateFailed { id, message: "the model is not loaded yet".into() });
+                    return reply(FromWorker::AnnotateFailed {
+                        id,
+                        message: "the model is not loaded yet".into(),
+                    });
                 };
                 let (latest, reply, now) = (latest.clone(), reply.clone(), now.clone());
                 wasm_bindgen_futures::spawn_local(stream(id, text, tagger, latest, reply, now));
@@ -68,7 +80,9 @@ pub fn main() {
     });
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget(); // lives as long as the worker
-    let _ = scope.post_message(&serde_wasm_bindgen::to_value(&FromWorker::Started).expect("messages serialise"));
+    let _ = scope.post_message(
+        &serde_wasm_bindgen::to_value(&FromWorker::Started).expect("messages serialise"),
+    );
 }
 
 /// Annotates `text` chunk by chunk, replying after each; yields to the event loop between chunks
@@ -85,7 +99,9 @@ async fn stream(
     use medlight::protocol::FromWorker;
     let started = now();
     let mut tokens = 0;
-    let mut chunks = medlight_ner::sentences::chunks(&text, medlight::protocol::CHUNK_BYTES).into_iter().peekable();
+    let mut chunks = medlight_ner::sentences::chunks(&text, medlight::protocol::CHUNK_BYTES)
+        .into_iter()
+        .peekable();
     while let Some(chunk) = chunks.next() {
         if latest.get() != id {
             return;
@@ -94,9 +110,18 @@ async fn stream(
         match tagger.annotate_parts(&text, &chunk) {
             Ok(found) => {
                 tokens += found.sub_tokens;
-                reply(FromWorker::Chunk { id, end, entities: found.entities });
+                reply(FromWorker::Chunk {
+                    id,
+                    end,
+                    entities: found.entities,
+                });
             }
-            Err(e) => return reply(FromWorker::AnnotateFailed { id, message: e.to_string() }),
+            Err(e) => {
+                return reply(FromWorker::AnnotateFailed {
+                    id,
+                    message: e.to_string(),
+                })
+            }
         }
         // Only between chunks: after the last one the answer is complete and goes out at once
         // (a timer, clamped by the browser, would add milliseconds to every short request).
@@ -105,7 +130,11 @@ async fn stream(
         }
     }
     if latest.get() == id {
-        reply(FromWorker::Finished { id, ms: now() - started, tokens });
+        reply(FromWorker::Finished {
+            id,
+            ms: now() - started,
+            tokens,
+        });
     }
 }
 

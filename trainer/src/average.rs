@@ -13,10 +13,16 @@ use candle_core::{DType, Device, Tensor};
 /// an error names the file and tensor that differ. A tensor equal in every file (frozen word
 /// embeddings) is kept bit for bit rather than recomputed, so its quantised form does not change.
 pub fn mean_of(files: &[PathBuf], device: &Device) -> Result<HashMap<String, Tensor>> {
-    let Some((first, rest)) = files.split_first() else { bail!("nothing to average") };
+    let Some((first, rest)) = files.split_first() else {
+        bail!("nothing to average")
+    };
     let read = |path: &Path| -> Result<HashMap<String, Tensor>> {
-        let tensors = candle_core::safetensors::load(path, device).with_context(|| format!("cannot read {}", path.display()))?;
-        tensors.into_iter().map(|(name, t)| Ok((name, t.to_dtype(DType::F32)?))).collect()
+        let tensors = candle_core::safetensors::load(path, device)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        tensors
+            .into_iter()
+            .map(|(name, t)| Ok((name, t.to_dtype(DType::F32)?)))
+            .collect()
     };
     let mut sums = read(first)?;
     let mut varies: HashMap<String, bool> = sums.keys().map(|k| (k.clone(), false)).collect();
@@ -24,12 +30,26 @@ pub fn mean_of(files: &[PathBuf], device: &Device) -> Result<HashMap<String, Ten
     for path in rest {
         let mut next = read(path)?;
         if next.len() != sums.len() {
-            bail!("{}: {} tensors, but {} has {}", path.display(), next.len(), first.display(), sums.len());
+            bail!(
+                "{}: {} tensors, but {} has {}",
+                path.display(),
+                next.len(),
+                first.display(),
+                sums.len()
+            );
         }
         for (name, sum) in sums.iter_mut() {
-            let t = next.remove(name).with_context(|| format!("{}: no tensor `{name}`", path.display()))?;
+            let t = next
+                .remove(name)
+                .with_context(|| format!("{}: no tensor `{name}`", path.display()))?;
             if t.dims() != sum.dims() {
-                bail!("{}: `{name}` has shape {:?}, but {:?} in {}", path.display(), t.dims(), sum.dims(), first.display());
+                bail!(
+                    "{}: `{name}` has shape {:?}, but {:?} in {}",
+                    path.display(),
+                    t.dims(),
+                    sum.dims(),
+                    first.display()
+                );
             }
             if !varies[name] && !bitwise_equal(&t, &firsts[name])? {
                 varies.insert(name.clone(), true);
@@ -40,7 +60,11 @@ pub fn mean_of(files: &[PathBuf], device: &Device) -> Result<HashMap<String, Ten
     let n = files.len() as f64;
     sums.into_iter()
         .map(|(name, sum)| {
-            let mean = if varies[&name] { (sum / n)? } else { firsts.remove(&name).expect("same names") };
+            let mean = if varies[&name] {
+                (sum / n)?
+            } else {
+                firsts.remove(&name).expect("same names")
+            };
             Ok((name, mean))
         })
         .collect()
@@ -84,12 +108,29 @@ mod tests {
     fn averages_element_wise_and_keeps_unchanged_tensors_exactly() {
         let dir = scratch();
         let frozen = [0.1f32, 0.7, 1e-7];
-        let a = save(&dir, "a.safetensors", &[("w", &[1.0, -2.0, 4.0]), ("frozen", &frozen)]);
-        let b = save(&dir, "b.safetensors", &[("w", &[3.0, 2.0, 0.0]), ("frozen", &frozen)]);
-        let c = save(&dir, "c.safetensors", &[("w", &[2.0, 3.0, 2.0]), ("frozen", &frozen)]);
+        let a = save(
+            &dir,
+            "a.safetensors",
+            &[("w", &[1.0, -2.0, 4.0]), ("frozen", &frozen)],
+        );
+        let b = save(
+            &dir,
+            "b.safetensors",
+            &[("w", &[3.0, 2.0, 0.0]), ("frozen", &frozen)],
+        );
+        let c = save(
+            &dir,
+            "c.safetensors",
+            &[("w", &[2.0, 3.0, 2.0]), ("frozen", &frozen)],
+        );
         let mean = mean_of(&[a, b, c], &Device::Cpu).unwrap();
         assert_eq!(mean["w"].to_vec1::<f32>().unwrap(), [2.0, 1.0, 2.0]);
-        let kept: Vec<u32> = mean["frozen"].to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
+        let kept: Vec<u32> = mean["frozen"]
+            .to_vec1::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
         assert_eq!(kept, frozen.map(f32::to_bits));
     }
 
@@ -99,10 +140,18 @@ mod tests {
         let a = save(&dir, "one.safetensors", &[("w", &[1.0, 2.0])]);
         let b = save(&dir, "other-shape.safetensors", &[("w", &[1.0, 2.0, 3.0])]);
         let c = save(&dir, "other-name.safetensors", &[("v", &[1.0, 2.0])]);
-        let err = mean_of(&[a.clone(), b], &Device::Cpu).unwrap_err().to_string();
-        assert!(err.contains("other-shape.safetensors") && err.contains("`w`"), "{err}");
+        let err = mean_of(&[a.clone(), b], &Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("other-shape.safetensors") && err.contains("`w`"),
+            "{err}"
+        );
         let err = mean_of(&[a, c], &Device::Cpu).unwrap_err().to_string();
-        assert!(err.contains("other-name.safetensors") && err.contains("no tensor `w`"), "{err}");
+        assert!(
+            err.contains("other-name.safetensors") && err.contains("no tensor `w`"),
+            "{err}"
+        );
         assert!(mean_of(&[], &Device::Cpu).is_err());
     }
 }

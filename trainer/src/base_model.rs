@@ -20,7 +20,10 @@ pub fn required_files(from_scratch: bool) -> Vec<&'static str> {
 
 /// The first required file missing from `dir`, if any.
 pub fn missing_file(dir: &Path, from_scratch: bool) -> Option<PathBuf> {
-    required_files(from_scratch).into_iter().map(|f| dir.join(f)).find(|p| !p.is_file())
+    required_files(from_scratch)
+        .into_iter()
+        .map(|f| dir.join(f))
+        .find(|p| !p.is_file())
 }
 
 /// The workspace's fetch script, found from this crate's source location.
@@ -30,7 +33,9 @@ pub fn fetch_script() -> PathBuf {
 
 /// Fetches the default base directory when it lacks a file; a non-default one is an error.
 pub fn ensure(dir: &Path, from_scratch: bool) -> Result<()> {
-    let Some(missing) = missing_file(dir, from_scratch) else { return Ok(()) };
+    let Some(missing) = missing_file(dir, from_scratch) else {
+        return Ok(());
+    };
     if dir != Path::new(DEFAULT_DIR) {
         bail!("--base {}: missing {}", dir.display(), missing.display());
     }
@@ -42,17 +47,26 @@ pub fn ensure(dir: &Path, from_scratch: bool) -> Result<()> {
     );
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     // The script changes directory to the workspace, so it gets an absolute target.
-    let target = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
+    let target = dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))?;
     let status = Command::new("bash")
         .arg(&script)
         .env("MEDLIGHT_BASE_DIR", &target)
         .status()
         .with_context(|| format!("running {}", script.display()))?;
     if !status.success() {
-        bail!("fetching the base encoder with {} failed ({status})", script.display());
+        bail!(
+            "fetching the base encoder with {} failed ({status})",
+            script.display()
+        );
     }
     if let Some(missing) = missing_file(dir, from_scratch) {
-        bail!("{} ran but {} is still missing", script.display(), missing.display());
+        bail!(
+            "{} ran but {} is still missing",
+            script.display(),
+            missing.display()
+        );
     }
     Ok(())
 }

@@ -57,7 +57,12 @@ pub fn encode(
             labels.extend_from_slice(&piece_labels[range.clone()]);
             labels.push(IGNORE);
             let soft = piece_soft[range].iter().flatten().cloned().collect();
-            out.push(Example { ids, labels, outside_may_be: outside_may_be.to_vec(), soft });
+            out.push(Example {
+                ids,
+                labels,
+                outside_may_be: outside_may_be.to_vec(),
+                soft,
+            });
         }
     }
     Ok(out)
@@ -93,7 +98,12 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn new(examples: &[&Example], pad: u32, labels: &LabelSet, device: &Device) -> Result<Self> {
+    pub fn new(
+        examples: &[&Example],
+        pad: u32,
+        labels: &LabelSet,
+        device: &Device,
+    ) -> Result<Self> {
         let (n_labels, outside) = (labels.len(), labels.require_id("O")? as i64);
         let len = examples.iter().map(|e| e.ids.len()).max().unwrap_or(0);
         let mut ids = Vec::with_capacity(examples.len() * len);
@@ -140,8 +150,20 @@ impl Batch {
             }
         }
         let shape = (examples.len(), len);
-        let allowed = if partial { Some(Tensor::from_vec(allowed, (targets.len(), n_labels), device)?) } else { None };
-        let soft = if soft_targets { Some(Tensor::from_vec(soft, (targets.len(), n_labels), device)?) } else { None };
+        let allowed = if partial {
+            Some(Tensor::from_vec(
+                allowed,
+                (targets.len(), n_labels),
+                device,
+            )?)
+        } else {
+            None
+        };
+        let soft = if soft_targets {
+            Some(Tensor::from_vec(soft, (targets.len(), n_labels), device)?)
+        } else {
+            None
+        };
         Ok(Self {
             ids: Tensor::from_vec(ids, shape, device)?,
             mask: Tensor::from_vec(mask, shape, device)?,

@@ -20,7 +20,8 @@ pub struct Row {
 
 /// Parses the kit's TSV; a malformed row is an error naming the file and line.
 pub fn read(path: &Path) -> Result<Vec<Row>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse(&path.display().to_string(), &text)
 }
 
@@ -33,7 +34,11 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Row>> {
         }
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() < 6 {
-            bail!("{name}:{}: expected 6 tab-separated columns, found {}", i + 1, f.len());
+            bail!(
+                "{name}:{}: expected 6 tab-separated columns, found {}",
+                i + 1,
+                f.len()
+            );
         }
         let negated = match f[3].trim().to_lowercase().as_str() {
             "negated" => true,
@@ -44,8 +49,11 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Row>> {
         if !["recent", "historical", "not particular", "hypothetical"].contains(&&*temporality) {
             bail!("{name}:{}: unknown temporality {:?}", i + 1, f[4]);
         }
-        let temporality =
-            if temporality == "hypothetical" { "not particular".into() } else { temporality };
+        let temporality = if temporality == "hypothetical" {
+            "not particular".into()
+        } else {
+            temporality
+        };
         rows.push(Row {
             line: i + 1,
             condition: f[1].trim().to_string(),
@@ -112,7 +120,11 @@ pub fn score(rules: &ContextRules, rows: &[Row]) -> Scores {
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
 }
 
 impl Scores {
@@ -124,7 +136,11 @@ impl Scores {
     }
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -146,13 +162,20 @@ pub fn run(data: &Path, json: bool, part: &str) -> Result<()> {
         "all" => rows,
         "odd" | "even" => {
             let keep = usize::from(part == "even");
-            rows.into_iter().enumerate().filter(|(i, _)| i % 2 == keep).map(|(_, r)| r).collect()
+            rows.into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == keep)
+                .map(|(_, r)| r)
+                .collect()
         }
         _ => bail!("--part: expected all, odd or even, got {part:?}"),
     };
     let s = score(&ContextRules::default(), &rows);
     for line in &s.missing {
-        eprintln!("{}:{line}: condition not found in its sentence (scored as default)", data.display());
+        eprintln!(
+            "{}:{line}: condition not found in its sentence (scored as default)",
+            data.display()
+        );
     }
     println!("rows {} (condition not found: {})", s.rows, s.missing.len());
     println!(
@@ -191,7 +214,9 @@ mod tests {
 
     #[test]
     fn malformed_rows_name_file_and_line() {
-        let err = parse("kit.tsv", "h\n1\tfever\tno FEVER\n").unwrap_err().to_string();
+        let err = parse("kit.tsv", "h\n1\tfever\tno FEVER\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("kit.tsv:2"), "{err}");
         let err = parse("kit.tsv", "h\n1\tf\tF\tMaybe\tRecent\tPatient\n").unwrap_err();
         assert!(err.to_string().contains("kit.tsv:2"));

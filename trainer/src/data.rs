@@ -31,10 +31,14 @@ impl Sentence {
 
 /// Reads a split; every problem names the file and line. An empty split is an error.
 pub fn read_iob2(path: &Path) -> Result<Vec<Sentence>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let sentences = parse_iob2(&text, path)?;
     if sentences.is_empty() {
-        bail!("{}: no sentences: an empty split cannot be trained or scored", path.display());
+        bail!(
+            "{}: no sentences: an empty split cannot be trained or scored",
+            path.display()
+        );
     }
     Ok(sentences)
 }
@@ -54,20 +58,35 @@ pub fn parse_iob2(text: &str, path: &Path) -> Result<Vec<Sentence>> {
         }
         let at = || format!("{}:{}", path.display(), index + 1);
         let mut fields = line.split('\t');
-        let (Some(word), Some(tag), soft, None) = (fields.next(), fields.next(), fields.next(), fields.next()) else {
-            bail!("{}: expected `token<TAB>tag` (or `token<TAB>tag<TAB>distribution`), found {:?}", at(), line);
+        let (Some(word), Some(tag), soft, None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            bail!(
+                "{}: expected `token<TAB>tag` (or `token<TAB>tag<TAB>distribution`), found {:?}",
+                at(),
+                line
+            );
         };
         match (*soft_file.get_or_insert(soft.is_some()), soft) {
             (true, Some(soft)) => current.soft.push(parse_soft(soft).with_context(at)?),
             (false, None) => {}
-            (true, None) => bail!("{}: no third column (distribution), where the file's first line has one", at()),
-            (false, Some(_)) => bail!("{}: a third column, where the file's first line has none", at()),
+            (true, None) => bail!(
+                "{}: no third column (distribution), where the file's first line has one",
+                at()
+            ),
+            (false, Some(_)) => bail!(
+                "{}: a third column, where the file's first line has none",
+                at()
+            ),
         }
         if word.is_empty() {
             bail!("{}: empty token", at());
         }
         if Tag::parse(tag).is_none() {
-            bail!("{}: tag `{tag}` is not IOB2 (allowed: O, B-<type>, I-<type>)", at());
+            bail!(
+                "{}: tag `{tag}` is not IOB2 (allowed: O, B-<type>, I-<type>)",
+                at()
+            );
         }
         current.words.push(word.to_string());
         current.tags.push(tag.to_string());
@@ -85,7 +104,9 @@ fn parse_soft(text: &str) -> Result<Soft> {
         let Some((label, p)) = pair.split_once('=') else {
             bail!("distribution entry `{pair}` is not `label=probability`");
         };
-        let p: f32 = p.parse().map_err(|_| anyhow::anyhow!("probability `{p}` of `{label}` is not a number"))?;
+        let p: f32 = p
+            .parse()
+            .map_err(|_| anyhow::anyhow!("probability `{p}` of `{label}` is not a number"))?;
         if !(0.0..=1.0).contains(&p) {
             bail!("probability {p} of `{label}` is outside [0, 1]");
         }
@@ -103,12 +124,18 @@ fn parse_soft(text: &str) -> Result<Soft> {
 
 /// A distribution as the third column writes it ([`parse_soft`] reads it back).
 pub fn format_soft(soft: &[(String, f32)]) -> String {
-    soft.iter().map(|(label, p)| format!("{label}={p}")).collect::<Vec<_>>().join(",")
+    soft.iter()
+        .map(|(label, p)| format!("{label}={p}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Tags `sentences` with `tagger` and scores the tags against the sentences' gold tags. The
 /// sentences are read as the browser reads a paste of them: see [`chunks`].
-pub fn tag_and_score(tagger: &Tagger, sentences: &[Sentence]) -> Result<(Vec<Vec<String>>, Report)> {
+pub fn tag_and_score(
+    tagger: &Tagger,
+    sentences: &[Sentence],
+) -> Result<(Vec<Vec<String>>, Report)> {
     let predicted = tagger.tag_texts(&words(sentences), &chunks(sentences))?;
     let report = score(sentences, &predicted);
     Ok((predicted, report))
@@ -133,7 +160,12 @@ pub fn score(sentences: &[Sentence], predicted: &[Vec<String>]) -> Report {
 
 /// A corpus's `train.tsv` and `devel.tsv` in `data`, [`pack`]ed, written to `out` under the same names;
 /// per split, its name and how many sentences went into how many windows.
-pub fn pack_corpus(data: &Path, tokenizer: &Tokenizer, max_tokens: usize, out: &Path) -> Result<Vec<(&'static str, usize, usize)>> {
+pub fn pack_corpus(
+    data: &Path,
+    tokenizer: &Tokenizer,
+    max_tokens: usize,
+    out: &Path,
+) -> Result<Vec<(&'static str, usize, usize)>> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut counts = Vec::new();
     for split in ["train.tsv", "devel.tsv"] {
@@ -148,20 +180,26 @@ pub fn pack_corpus(data: &Path, tokenizer: &Tokenizer, max_tokens: usize, out: &
 /// Consecutive sentences joined into windows of at most `max_tokens` sub-tokens (special tokens not
 /// counted), so that a model trains and reads with its neighbours in view; a longer sentence stays
 /// alone. The words and tags are the corpus's, in its order.
-pub fn pack(sentences: &[Sentence], tokenizer: &Tokenizer, max_tokens: usize) -> Result<Vec<Sentence>> {
+pub fn pack(
+    sentences: &[Sentence],
+    tokenizer: &Tokenizer,
+    max_tokens: usize,
+) -> Result<Vec<Sentence>> {
     let sizes = sentences
         .iter()
         .map(|s| Ok(align::encode_words(tokenizer, &s.words())?.ids.len()))
         .collect::<Result<Vec<_>>>()?;
-    let windows = group_consecutive(&sizes, max_tokens).into_iter().map(|group| {
-        let mut window = Sentence::default();
-        for sentence in &sentences[group] {
-            window.words.extend(sentence.words.iter().cloned());
-            window.tags.extend(sentence.tags.iter().cloned());
-            window.soft.extend(sentence.soft.iter().cloned());
-        }
-        window
-    });
+    let windows = group_consecutive(&sizes, max_tokens)
+        .into_iter()
+        .map(|group| {
+            let mut window = Sentence::default();
+            for sentence in &sentences[group] {
+                window.words.extend(sentence.words.iter().cloned());
+                window.tags.extend(sentence.tags.iter().cloned());
+                window.soft.extend(sentence.soft.iter().cloned());
+            }
+            window
+        });
     Ok(windows.collect())
 }
 
@@ -202,7 +240,11 @@ pub fn taught(
         .map(|((sentence, tags), rows)| Sentence {
             words: sentence.words.clone(),
             tags: tags.clone(),
-            soft: rows.iter().zip(tags).map(|(row, tag)| soft_of(row, tag)).collect(),
+            soft: rows
+                .iter()
+                .zip(tags)
+                .map(|(row, tag)| soft_of(row, tag))
+                .collect(),
         })
         .collect()
 }
@@ -239,7 +281,10 @@ pub fn resolve_data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(dir) = given {
         return Ok(dir);
     }
-    let defaults = [PathBuf::from("data/bc5cdr"), PathBuf::from("../shared/data/bc5cdr")];
+    let defaults = [
+        PathBuf::from("data/bc5cdr"),
+        PathBuf::from("../shared/data/bc5cdr"),
+    ];
     defaults.iter().find(|d| d.join("train.tsv").is_file()).cloned().with_context(|| {
         format!(
             "no BC5CDR data found at {}: pass --data DIR (holding train.tsv and devel.tsv) or set MEDLIGHT_DATA",
@@ -273,7 +318,10 @@ mod tests {
     #[test]
     fn an_unknown_tag_names_the_allowed_tags() {
         let err = parse("a\tO\nb\tChemical\n").unwrap_err().to_string();
-        assert!(err.contains("x.tsv:2") && err.contains("`Chemical`") && err.contains("B-<type>"), "{err}");
+        assert!(
+            err.contains("x.tsv:2") && err.contains("`Chemical`") && err.contains("B-<type>"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -286,11 +334,17 @@ mod tests {
         let packed = pack(&s, &tokenizer, 6).unwrap();
         assert_eq!(packed.len(), 2);
         assert_eq!(packed[0].words, ["aspirin", "nausea", "acute", "pain", "."]);
-        assert_eq!(packed[0].tags, ["B-Chemical", "B-Disease", "B-Disease", "I-Disease", "O"]);
+        assert_eq!(
+            packed[0].tags,
+            ["B-Chemical", "B-Disease", "B-Disease", "I-Disease", "O"]
+        );
         assert_eq!(packed[1], s[3]);
         // A sentence over the budget stays alone; nothing is cut.
         let alone = pack(&s, &tokenizer, 2).unwrap();
-        assert_eq!(alone.iter().map(|w| w.words.len()).collect::<Vec<_>>(), [2, 2, 1, 4]);
+        assert_eq!(
+            alone.iter().map(|w| w.words.len()).collect::<Vec<_>>(),
+            [2, 2, 1, 4]
+        );
     }
 
     #[test]
@@ -304,7 +358,13 @@ mod tests {
     #[test]
     fn a_third_column_is_a_distribution_per_word_and_reads_back_the_same() {
         let s = parse("aspirin\tB-Chemical\tO=0.25,B-Chemical=0.75\n\n.\tO\tO=1\n").unwrap();
-        assert_eq!(s[0].soft, [vec![("O".to_string(), 0.25), ("B-Chemical".to_string(), 0.75)]]);
+        assert_eq!(
+            s[0].soft,
+            [vec![
+                ("O".to_string(), 0.25),
+                ("B-Chemical".to_string(), 0.75)
+            ]]
+        );
         let path = std::env::temp_dir().join(format!("medlight-soft-{}.tsv", std::process::id()));
         write_iob2(&path, &s).unwrap();
         assert_eq!(read_iob2(&path).unwrap(), s);
@@ -314,7 +374,10 @@ mod tests {
     fn a_bad_distribution_names_file_line_and_problem() {
         let err = |text| format!("{:#}", parse(text).unwrap_err());
         let e = err("a\tO\tO=1\nb\tO\n");
-        assert!(e.contains("x.tsv:2") && e.contains("no third column"), "{e}");
+        assert!(
+            e.contains("x.tsv:2") && e.contains("no third column"),
+            "{e}"
+        );
         let e = err("a\tO\nb\tO\tO=1\n");
         assert!(e.contains("x.tsv:2") && e.contains("has none"), "{e}");
         let e = err("a\tO\tO=0.5,B-Disease=0.2\n");

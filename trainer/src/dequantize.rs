@@ -20,8 +20,14 @@ use crate::train::WORD_EMBEDDINGS;
 pub fn dequantize(model: &Path, base: Option<&Path>, out: &Path) -> Result<()> {
     let file = model_dir::quantized_in(model)?;
     // Writing into the model's own directory would replace its config and copy its tokenizer onto itself.
-    if out.canonicalize().is_ok_and(|o| model.canonicalize().is_ok_and(|m| m == o)) {
-        bail!("--out {} is the model's own directory: choose another", out.display());
+    if out
+        .canonicalize()
+        .is_ok_and(|o| model.canonicalize().is_ok_and(|m| m == o))
+    {
+        bail!(
+            "--out {} is the model's own directory: choose another",
+            out.display()
+        );
     }
     let weights = QuantizedWeights::from_bytes(&model_dir::read(&file)?, &Device::Cpu)
         .with_context(|| file.display().to_string())?;
@@ -31,12 +37,22 @@ pub fn dequantize(model: &Path, base: Option<&Path>, out: &Path) -> Result<()> {
     }
     if let Some(base) = base {
         let path = base.join("model.safetensors");
-        let base_tensors = candle_core::safetensors::load(&path, &Device::Cpu).with_context(|| format!("cannot read {}", path.display()))?;
+        let base_tensors = candle_core::safetensors::load(&path, &Device::Cpu)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let name = WORD_EMBEDDINGS;
-        let Some(quantized) = tensors.get(name) else { bail!("{}: no `{name}`", file.display()) };
-        let table = pretrained_tensor(&base_tensors, name).with_context(|| format!("{}: no `{name}`", path.display()))?;
+        let Some(quantized) = tensors.get(name) else {
+            bail!("{}: no `{name}`", file.display())
+        };
+        let table = pretrained_tensor(&base_tensors, name)
+            .with_context(|| format!("{}: no `{name}`", path.display()))?;
         if table.dims() != quantized.dims() {
-            bail!("{}: `{name}` has shape {:?}, but {:?} in {}", path.display(), table.dims(), quantized.dims(), file.display());
+            bail!(
+                "{}: `{name}` has shape {:?}, but {:?} in {}",
+                path.display(),
+                table.dims(),
+                quantized.dims(),
+                file.display()
+            );
         }
         tensors.insert(name.to_string(), table.to_dtype(DType::F32)?);
     }
@@ -44,6 +60,7 @@ pub fn dequantize(model: &Path, base: Option<&Path>, out: &Path) -> Result<()> {
     candle_core::safetensors::save(&tensors, out.join("model.safetensors"))?;
     std::fs::write(out.join("config.json"), weights.config.to_json())?;
     let tokenizer = model.join("tokenizer.json");
-    std::fs::copy(&tokenizer, out.join("tokenizer.json")).with_context(|| format!("cannot copy {}", tokenizer.display()))?;
+    std::fs::copy(&tokenizer, out.join("tokenizer.json"))
+        .with_context(|| format!("cannot copy {}", tokenizer.display()))?;
     Ok(())
 }

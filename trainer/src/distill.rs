@@ -83,7 +83,12 @@ pub fn run(
 
     // The context reader: the teacher fine-tuned on the labelled corpus packed into windows.
     let context_data = work.join("context-data");
-    data::pack_corpus(&settings.data, &tokenizer, recipe.window_tokens, &context_data)?;
+    data::pack_corpus(
+        &settings.data,
+        &tokenizer,
+        recipe.window_tokens,
+        &context_data,
+    )?;
     let context = work.join("context");
     eprintln!("student stage: the context reader, {}", context.display());
     let context_settings = Settings {
@@ -107,14 +112,34 @@ pub fn run(
         sentences.extend(data::read_iob2(text)?);
     }
     let windows = work.join("text-windows.tsv");
-    data::write_iob2(&windows, &data::pack(&sentences, &tokenizer, recipe.window_tokens)?)?;
+    data::write_iob2(
+        &windows,
+        &data::pack(&sentences, &tokenizer, recipe.window_tokens)?,
+    )?;
 
     let mut reader = teacher.to_path_buf();
     for round in 1..=recipe.rounds {
         let taught = work.join(format!("round-{round}")).join("taught");
-        eprintln!("student stage, round {round} of {}: {} and {} by window teach", recipe.rounds, reader.display(), context.display());
-        teach(&reader, &context, &windows, &sentences, recipe.teacher_outside_bias, &taught, device)?;
-        let student_dir = if round == recipe.rounds { out.to_path_buf() } else { work.join(format!("round-{round}")).join("student") };
+        eprintln!(
+            "student stage, round {round} of {}: {} and {} by window teach",
+            recipe.rounds,
+            reader.display(),
+            context.display()
+        );
+        teach(
+            &reader,
+            &context,
+            &windows,
+            &sentences,
+            recipe.teacher_outside_bias,
+            &taught,
+            device,
+        )?;
+        let student_dir = if round == recipe.rounds {
+            out.to_path_buf()
+        } else {
+            work.join(format!("round-{round}")).join("student")
+        };
         let student_settings = Settings {
             base: teacher.to_path_buf(),
             from_scratch: false,
@@ -146,13 +171,26 @@ fn teach(
     taught: &Path,
     device: &Device,
 ) -> Result<()> {
-    let tagger = model_dir::load_tagger(reader, Format::F32, device)?.with_outside_bias(outside_bias);
+    let tagger =
+        model_dir::load_tagger(reader, Format::F32, device)?.with_outside_bias(outside_bias);
     let words = data::words(sentences);
-    let by_window = Reading { model: context.to_path_buf(), data: Some(windows.to_path_buf()) };
+    let by_window = Reading {
+        model: context.to_path_buf(),
+        data: Some(windows.to_path_buf()),
+    };
     let distributions = ensemble::read_with(&tagger, &[by_window], sentences, Format::F32, device)?;
     let predicted = tagger.tag_distributions(&words, &distributions, &data::chunks(sentences));
-    std::fs::create_dir_all(taught).with_context(|| format!("cannot create {}", taught.display()))?;
-    data::write_iob2(&taught.join("train.tsv"), &data::taught(sentences, &predicted, &distributions, tagger.label_set().tags()))
+    std::fs::create_dir_all(taught)
+        .with_context(|| format!("cannot create {}", taught.display()))?;
+    data::write_iob2(
+        &taught.join("train.tsv"),
+        &data::taught(
+            sentences,
+            &predicted,
+            &distributions,
+            tagger.label_set().tags(),
+        ),
+    )
 }
 
 /// The config (with the teacher's decoding: bias and lexicon) and tokenizer beside a run's weights,

@@ -32,7 +32,10 @@ impl FromStr for Reading {
         if model.is_empty() || data.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
             return Err(format!("`{text}`: expected DIR or DIR@FILE"));
         }
-        Ok(Self { model: PathBuf::from(model), data })
+        Ok(Self {
+            model: PathBuf::from(model),
+            data,
+        })
     }
 }
 
@@ -65,7 +68,12 @@ pub fn distributions(
 
 /// Distributions of `from`'s words (read from `file`) laid over `onto`'s sentences: the same words in
 /// the same order, split into sentences otherwise.
-fn relay(read: WordDistributions, from: &[Sentence], file: &Path, onto: &[Sentence]) -> Result<WordDistributions> {
+fn relay(
+    read: WordDistributions,
+    from: &[Sentence],
+    file: &Path,
+    onto: &[Sentence],
+) -> Result<WordDistributions> {
     let theirs = from.iter().flat_map(|s| &s.words);
     let ours = onto.iter().flat_map(|s| &s.words);
     for (index, (a, b)) in theirs.zip(ours).enumerate() {
@@ -76,10 +84,16 @@ fn relay(read: WordDistributions, from: &[Sentence], file: &Path, onto: &[Senten
     let count = |sentences: &[Sentence]| sentences.iter().map(|s| s.words.len()).sum::<usize>();
     let (n_theirs, n_ours) = (count(from), count(onto));
     if n_theirs != n_ours {
-        bail!("{}: {n_theirs} words where the scored file has {n_ours}", file.display());
+        bail!(
+            "{}: {n_theirs} words where the scored file has {n_ours}",
+            file.display()
+        );
     }
     let mut flat = read.into_iter().flatten();
-    Ok(onto.iter().map(|s| flat.by_ref().take(s.words.len()).collect()).collect())
+    Ok(onto
+        .iter()
+        .map(|s| flat.by_ref().take(s.words.len()).collect())
+        .collect())
 }
 
 /// `tagger`'s distributions of `sentences`' words averaged with `others`' readings of them.
@@ -92,7 +106,13 @@ pub fn read_with(
 ) -> Result<WordDistributions> {
     let mut readings = vec![tagger.word_distributions(&data::words(sentences))?];
     for reading in others {
-        readings.push(distributions(reading, tagger.label_set(), sentences, format, device)?);
+        readings.push(distributions(
+            reading,
+            tagger.label_set(),
+            sentences,
+            format,
+            device,
+        )?);
     }
     Ok(mean(readings))
 }
@@ -111,7 +131,11 @@ pub fn mean(mut readings: Vec<WordDistributions>) -> WordDistributions {
         }
     }
     if n > 1.0 {
-        sum.iter_mut().flatten().flatten().flatten().for_each(|p| *p /= n);
+        sum.iter_mut()
+            .flatten()
+            .flatten()
+            .flatten()
+            .for_each(|p| *p /= n);
     }
     sum
 }
@@ -121,32 +145,81 @@ mod tests {
     use super::*;
 
     fn sentence(words: &[&str]) -> Sentence {
-        Sentence { words: words.iter().map(|w| w.to_string()).collect(), tags: vec!["O".into(); words.len()], ..Default::default() }
+        Sentence {
+            words: words.iter().map(|w| w.to_string()).collect(),
+            tags: vec!["O".into(); words.len()],
+            ..Default::default()
+        }
     }
 
     #[test]
     fn a_reading_is_a_directory_or_a_directory_and_a_file() {
-        assert_eq!("runs/a".parse(), Ok(Reading { model: "runs/a".into(), data: None }));
-        assert_eq!("runs/a@w.tsv".parse(), Ok(Reading { model: "runs/a".into(), data: Some("w.tsv".into()) }));
-        assert!("runs/a@".parse::<Reading>().unwrap_err().contains("DIR@FILE"));
+        assert_eq!(
+            "runs/a".parse(),
+            Ok(Reading {
+                model: "runs/a".into(),
+                data: None
+            })
+        );
+        assert_eq!(
+            "runs/a@w.tsv".parse(),
+            Ok(Reading {
+                model: "runs/a".into(),
+                data: Some("w.tsv".into())
+            })
+        );
+        assert!("runs/a@"
+            .parse::<Reading>()
+            .unwrap_err()
+            .contains("DIR@FILE"));
     }
 
     #[test]
     fn a_window_reading_is_laid_back_over_the_sentences() {
-        let sentences = [sentence(&["a", "b"]), sentence(&["c"]), sentence(&["d", "e"])];
+        let sentences = [
+            sentence(&["a", "b"]),
+            sentence(&["c"]),
+            sentence(&["d", "e"]),
+        ];
         let windows = [sentence(&["a", "b", "c"]), sentence(&["d", "e"])];
-        let read = vec![vec![Some(vec![1.0]), Some(vec![2.0]), None], vec![Some(vec![4.0]), Some(vec![5.0])]];
+        let read = vec![
+            vec![Some(vec![1.0]), Some(vec![2.0]), None],
+            vec![Some(vec![4.0]), Some(vec![5.0])],
+        ];
         let laid = relay(read, &windows, Path::new("w.tsv"), &sentences).unwrap();
-        assert_eq!(laid, vec![vec![Some(vec![1.0]), Some(vec![2.0])], vec![None], vec![Some(vec![4.0]), Some(vec![5.0])]]);
+        assert_eq!(
+            laid,
+            vec![
+                vec![Some(vec![1.0]), Some(vec![2.0])],
+                vec![None],
+                vec![Some(vec![4.0]), Some(vec![5.0])]
+            ]
+        );
     }
 
     #[test]
     fn a_reading_of_other_words_is_refused_with_the_first_difference() {
         let sentences = [sentence(&["a", "b"])];
-        let err = relay(vec![vec![None, None]], &[sentence(&["a", "x"])], Path::new("w.tsv"), &sentences).unwrap_err();
+        let err = relay(
+            vec![vec![None, None]],
+            &[sentence(&["a", "x"])],
+            Path::new("w.tsv"),
+            &sentences,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("w.tsv: word 2 is `x`"), "{err}");
-        let err = relay(vec![vec![None]], &[sentence(&["a"])], Path::new("w.tsv"), &sentences).unwrap_err();
-        assert!(err.to_string().contains("1 words where the scored file has 2"), "{err}");
+        let err = relay(
+            vec![vec![None]],
+            &[sentence(&["a"])],
+            Path::new("w.tsv"),
+            &sentences,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("1 words where the scored file has 2"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -155,7 +228,10 @@ mod tests {
         let two = vec![vec![Some(vec![0.6, 0.4]), None]];
         let mean = mean(vec![one, two]);
         let first = mean[0][0].as_ref().unwrap();
-        assert!((first[0] - 0.4).abs() < 1e-6 && (first[1] - 0.6).abs() < 1e-6, "{first:?}");
+        assert!(
+            (first[0] - 0.4).abs() < 1e-6 && (first[1] - 0.6).abs() < 1e-6,
+            "{first:?}"
+        );
         assert_eq!(mean[0][1], None);
     }
 }

@@ -66,7 +66,16 @@ impl RunSummary {
             best_epoch: outcome.state.best_epoch,
             best_averaged: outcome.state.best_averaged,
             // Checkpoints from before per-epoch training time was recorded have 0 there: count the whole epoch.
-            train_seconds: history.iter().map(|r| if r.train_seconds > 0.0 { r.train_seconds } else { r.seconds }).sum(),
+            train_seconds: history
+                .iter()
+                .map(|r| {
+                    if r.train_seconds > 0.0 {
+                        r.train_seconds
+                    } else {
+                        r.seconds
+                    }
+                })
+                .sum(),
             epochs_seconds: history.iter().map(|r| r.seconds).sum(),
             history: history.clone(),
         }
@@ -89,7 +98,12 @@ pub type LexiconEntries = BTreeMap<String, Vec<String>>;
 
 /// The lexicon of an IOB2 file (see [`medlight_ner::lexicon::learn`]), or
 /// of its first `max_sentences` sentences (all if `None`).
-pub fn learn_lexicon(file: &Path, max_sentences: Option<usize>, min_share: f64, min_chars: usize) -> Result<LexiconEntries> {
+pub fn learn_lexicon(
+    file: &Path,
+    max_sentences: Option<usize>,
+    min_share: f64,
+    min_chars: usize,
+) -> Result<LexiconEntries> {
     if !(min_share > 0.0 && min_share <= 1.0) {
         bail!("--lexicon-min-share {min_share} is not in (0, 1]");
     }
@@ -98,7 +112,9 @@ pub fn learn_lexicon(file: &Path, max_sentences: Option<usize>, min_share: f64, 
         .take(max_sentences.unwrap_or(usize::MAX))
         .map(|s| (s.words, s.tags))
         .collect();
-    Ok(medlight_ner::lexicon::learn(&sentences, min_share, min_chars))
+    Ok(medlight_ner::lexicon::learn(
+        &sentences, min_share, min_chars,
+    ))
 }
 
 fn entries(lexicon: &LexiconEntries) -> usize {
@@ -114,8 +130,15 @@ pub fn quantized_name(quant: &str) -> String {
 /// members): config with the decoding's `outside_bias` and lexicon, tokenizer, quantised file, devel
 /// scores of both, metrics, training curve, model card.
 pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) -> Result<Metrics> {
-    let Export { quant, word_embeddings_quant, outside_bias, lexicon } = export;
-    let Some(first) = runs.first() else { bail!("no training run to export") };
+    let Export {
+        quant,
+        word_embeddings_quant,
+        outside_bias,
+        lexicon,
+    } = export;
+    let Some(first) = runs.first() else {
+        bail!("no training run to export")
+    };
     let config = write_model_files(first, out, *outside_bias, lexicon.clone())?;
     let model_path = write_quantized(out, &config, quant, word_embeddings_quant)?;
     let bytes = std::fs::read(&model_path)?;
@@ -137,26 +160,45 @@ pub fn finish(runs: &[Outcome], out: &Path, export: &Export, device: &Device) ->
         lexicon_entries: entries(lexicon),
         train_seconds: summaries.iter().map(|r| r.train_seconds).sum(),
         epochs_seconds: summaries.iter().map(|r| r.epochs_seconds).sum(),
-        tokens_per_second: records().map(|r| r.tokens_per_second).sum::<f64>() / records().count().max(1) as f64,
+        tokens_per_second: records().map(|r| r.tokens_per_second).sum::<f64>()
+            / records().count().max(1) as f64,
         device: format!("{device:?}"),
         settings: first.state.settings.clone(),
         runs: summaries,
     };
-    std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)?;
-    let curves: Vec<(u64, &[train::EpochRecord])> = metrics.runs.iter().map(|r| (r.seed, r.history.as_slice())).collect();
+    std::fs::write(
+        out.join("metrics.json"),
+        serde_json::to_string_pretty(&metrics)?,
+    )?;
+    let curves: Vec<(u64, &[train::EpochRecord])> = metrics
+        .runs
+        .iter()
+        .map(|r| (r.seed, r.history.as_slice()))
+        .collect();
     crate::plot::training_curve(&curves, soup_f1, &out.join("training-curve.svg"))?;
-    std::fs::write(out.join("MODEL_CARD.md"), model_card(&metrics, &first.labels))?;
+    std::fs::write(
+        out.join("MODEL_CARD.md"),
+        model_card(&metrics, &first.labels),
+    )?;
     Ok(metrics)
 }
 
 /// Writes `dir/config.json`, the run's config with this decoding (`outside_bias`, `lexicon`), and
 /// `dir/tokenizer.json`, so that the weights there load as a model; returns the config.
-pub fn write_model_files(run: &Outcome, dir: &Path, outside_bias: f32, lexicon: LexiconEntries) -> Result<BertConfig> {
+pub fn write_model_files(
+    run: &Outcome,
+    dir: &Path,
+    outside_bias: f32,
+    lexicon: LexiconEntries,
+) -> Result<BertConfig> {
     let mut config = run.config.clone();
     config.outside_bias = outside_bias;
     config.lexicon = lexicon;
-    std::fs::write(dir.join("config.json"), config.to_json()).with_context(|| format!("cannot write {}/config.json", dir.display()))?;
-    run.tokenizer.save(dir.join("tokenizer.json"), false).map_err(|e| anyhow::anyhow!("writing {}/tokenizer.json: {e}", dir.display()))?;
+    std::fs::write(dir.join("config.json"), config.to_json())
+        .with_context(|| format!("cannot write {}/config.json", dir.display()))?;
+    run.tokenizer
+        .save(dir.join("tokenizer.json"), false)
+        .map_err(|e| anyhow::anyhow!("writing {}/tokenizer.json: {e}", dir.display()))?;
     Ok(config)
 }
 
@@ -169,7 +211,10 @@ pub struct Change {
 
 impl Change {
     pub fn bias(outside_bias: f32) -> Self {
-        Self { outside_bias: Some(outside_bias), lexicon: None }
+        Self {
+            outside_bias: Some(outside_bias),
+            lexicon: None,
+        }
     }
 
     fn apply(&self, config: &mut BertConfig) {
@@ -191,16 +236,23 @@ pub fn retune(dir: &Path, change: &Change, devel: &[Sentence], device: &Device) 
     let metrics_path = dir.join("metrics.json");
     let metrics: Option<Metrics> = match std::fs::read_to_string(&metrics_path) {
         Ok(text) => Some(
-            serde_json::from_str(&text).with_context(|| format!("{}: not a metrics file", metrics_path.display()))?,
+            serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a metrics file", metrics_path.display()))?,
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", metrics_path.display())),
     };
-    let f32_config = if dir.join("config.json").is_file() { Some(model_dir::read_config(dir)?) } else { None };
+    let f32_config = if dir.join("config.json").is_file() {
+        Some(model_dir::read_config(dir)?)
+    } else {
+        None
+    };
     let model_path = model_dir::quantized_in(dir)?;
     let mut bytes = std::io::Cursor::new(Vec::new());
-    let config = quantize::edit_config(&model_dir::read(&model_path)?, &mut bytes, |c| change.apply(c))
-        .with_context(|| model_path.display().to_string())?;
+    let config = quantize::edit_config(&model_dir::read(&model_path)?, &mut bytes, |c| {
+        change.apply(c)
+    })
+    .with_context(|| model_path.display().to_string())?;
     let bytes = bytes.into_inner();
     let labels = config.labels()?;
     // Written beside and renamed over: an interrupted run leaves the old file whole.
@@ -216,7 +268,11 @@ pub fn retune(dir: &Path, change: &Change, devel: &[Sentence], device: &Device) 
 
     let devel_quantized = score(dir, Format::Quantized, device, devel)?;
     let has_f32 = dir.join("model.safetensors").is_file();
-    let devel_f32 = if has_f32 { Some(score(dir, Format::F32, device, devel)?) } else { None };
+    let devel_f32 = if has_f32 {
+        Some(score(dir, Format::F32, device, devel)?)
+    } else {
+        None
+    };
     if let Some(mut m) = metrics {
         m.outside_bias = config.outside_bias;
         m.lexicon_entries = entries(&config.lexicon);
@@ -248,13 +304,23 @@ pub struct Retuned {
 /// Quantises `<dir>/model.safetensors` into `<dir>/medlight-<quant>.safetensors` (the word embedding
 /// table in `word_embeddings_quant`), replacing any other quantised file there (a model directory
 /// holds one).
-pub fn write_quantized(dir: &Path, config: &BertConfig, quant: &str, word_embeddings_quant: &str) -> Result<PathBuf> {
+pub fn write_quantized(
+    dir: &Path,
+    config: &BertConfig,
+    quant: &str,
+    word_embeddings_quant: &str,
+) -> Result<PathBuf> {
     let formats = formats(quant, word_embeddings_quant)?;
     let named = f32_tensors(dir)?;
     let path = dir.join(quantized_name(quant));
     for stale in std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())) {
-        let name = stale.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        let quantized = name.ends_with(".gguf") || (name.starts_with("medlight-") && name.ends_with(".safetensors"));
+        let name = stale
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let quantized = name.ends_with(".gguf")
+            || (name.starts_with("medlight-") && name.ends_with(".safetensors"));
         if quantized && stale != path {
             std::fs::remove_file(&stale)?;
         }
@@ -269,14 +335,16 @@ pub fn write_quantized(dir: &Path, config: &BertConfig, quant: &str, word_embedd
 /// Stores the GGUF model file `gguf` as the safetensors file beside it (named for its matrices'
 /// block format), which gives the same logits, and removes the GGUF file.
 pub fn gguf_to_safetensors(gguf: &Path) -> Result<PathBuf> {
-    let bytes = quantize::gguf_to_safetensors(&model_dir::read(gguf)?).with_context(|| gguf.display().to_string())?;
+    let bytes = quantize::gguf_to_safetensors(&model_dir::read(gguf)?)
+        .with_context(|| gguf.display().to_string())?;
     let quant = gguf
         .file_stem()
         .and_then(|s| s.to_str())
         .and_then(|s| s.strip_prefix("medlight-"))
         .unwrap_or("q8_0");
     let path = gguf.with_file_name(quantized_name(quant));
-    let mut file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(&bytes)?;
     file.sync_all()?;
     std::fs::remove_file(gguf)?;
@@ -284,10 +352,23 @@ pub fn gguf_to_safetensors(gguf: &Path) -> Result<PathBuf> {
 }
 
 /// The optional GGUF export of `<dir>/model.safetensors` (not what the web app loads), at `out`.
-pub fn write_gguf(dir: &Path, config: &BertConfig, quant: &str, word_embeddings_quant: &str, out: &Path) -> Result<()> {
+pub fn write_gguf(
+    dir: &Path,
+    config: &BertConfig,
+    quant: &str,
+    word_embeddings_quant: &str,
+    out: &Path,
+) -> Result<()> {
     let named = f32_tensors(dir)?;
-    let mut file = BufWriter::new(std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?);
-    quantize::write_gguf(&mut file, &named, config, formats(quant, word_embeddings_quant)?)?;
+    let mut file = BufWriter::new(
+        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+    );
+    quantize::write_gguf(
+        &mut file,
+        &named,
+        config,
+        formats(quant, word_embeddings_quant)?,
+    )?;
     file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(())
 }
@@ -334,7 +415,11 @@ fn model_card(m: &Metrics, labels: &LabelSet) -> String {
     for (kind, q) in &m.devel_quantized.per_type {
         rows.push_str(&format!(
             "| {kind} | {} | {} | {} | {} | {} |\n",
-            pct(q.precision), pct(q.recall), f32_f1(Some(kind)), pct(q.f1), q.support
+            pct(q.precision),
+            pct(q.recall),
+            f32_f1(Some(kind)),
+            pct(q.f1),
+            q.support
         ));
     }
     format!(
@@ -435,7 +520,11 @@ fn runs_description(m: &Metrics) -> String {
 fn best_description(run: &RunSummary) -> String {
     match run.best_averaged {
         0 | 1 => format!("epoch {}", run.best_epoch),
-        n => format!("the mean of epochs {}-{}", run.best_epoch + 1 - n, run.best_epoch),
+        n => format!(
+            "the mean of epochs {}-{}",
+            run.best_epoch + 1 - n,
+            run.best_epoch
+        ),
     }
 }
 

@@ -29,7 +29,9 @@ mod cuda {
         unsafe { device.disable_event_tracking() };
         let stream = device.cuda_stream();
         let context = stream.context();
-        context.bind_to_thread().context("binding the CUDA context")?;
+        context
+            .bind_to_thread()
+            .context("binding the CUDA context")?;
         let mut keep = u64::MAX;
         // SAFETY: the pool is the device's own default pool; RELEASE_THRESHOLD takes a u64.
         unsafe {

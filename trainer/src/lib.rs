@@ -2,8 +2,8 @@
 
 pub mod average;
 pub mod base_model;
-pub mod context_eval;
 pub mod batches;
+pub mod context_eval;
 pub mod data;
 pub mod dequantize;
 pub mod distill;
@@ -12,8 +12,8 @@ pub mod export;
 pub mod gpu;
 pub mod model_dir;
 pub mod optim;
-pub mod plot;
 pub mod plan;
+pub mod plot;
 pub mod pretrain;
 pub mod progress;
 pub mod soup;

@@ -1,7 +1,6 @@
 //! `trainer`: fine-tunes a BERT encoder into Medlight's token classifier (`train`, the default),
 //! scores a model (`eval`) and tags plain text (`predict`).
 
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -337,7 +336,10 @@ impl LexiconRule {
 
     /// An error when a rule was given that no lexicon will be learned with (`why`: the flags that say so).
     fn unused(&self, why: &str) -> Result<()> {
-        let given = [("--lexicon-min-share", self.lexicon_min_share.is_some()), ("--lexicon-min-chars", self.lexicon_min_chars.is_some())];
+        let given = [
+            ("--lexicon-min-share", self.lexicon_min_share.is_some()),
+            ("--lexicon-min-chars", self.lexicon_min_chars.is_some()),
+        ];
         match given.iter().find(|(_, given)| *given) {
             Some((flag, _)) => bail!("{flag} has no effect {why}"),
             None => Ok(()),
@@ -514,14 +516,21 @@ fn retune(args: RetuneArgs) -> Result<()> {
     if args.outside_bias.is_none() && lexicon.is_none() {
         bail!("nothing to change: give --outside-bias, --lexicon or --no-lexicon");
     }
-    let change = export::Change { outside_bias: args.outside_bias, lexicon };
+    let change = export::Change {
+        outside_bias: args.outside_bias,
+        lexicon,
+    };
     let devel = match args.data {
         Some(file) => file,
         None => data::resolve_data_dir(None)?.join("devel.tsv"),
     };
     let sentences = data::read_iob2(&devel)?;
     let done = export::retune(&args.model, &change, &sentences, &device(args.device)?)?;
-    let f32_text = done.devel_f32.map_or("no f32 weights to score".to_string(), |r| format!("{:.2} f32", 100.0 * r.overall.f1));
+    let f32_text = done
+        .devel_f32
+        .map_or("no f32 weights to score".to_string(), |r| {
+            format!("{:.2} f32", 100.0 * r.overall.f1)
+        });
     println!(
         "{}: outside_bias {}, {} lexicon names; {} F1 {:.2} quantised ({}), {f32_text}",
         done.file.display(),
@@ -529,24 +538,49 @@ fn retune(args: RetuneArgs) -> Result<()> {
         done.lexicon_entries,
         devel.display(),
         100.0 * done.devel_quantized.overall.f1,
-        done.devel_quantized.per_type.iter().map(|(kind, s)| format!("{kind} {:.2}", 100.0 * s.f1)).collect::<Vec<_>>().join(", "),
+        done.devel_quantized
+            .per_type
+            .iter()
+            .map(|(kind, s)| format!("{kind} {:.2}", 100.0 * s.f1))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     Ok(())
 }
 
 fn average(args: AverageArgs) -> Result<()> {
-    let files: Vec<PathBuf> =
-        args.models.iter().map(|m| if m.is_dir() { m.join("model.safetensors") } else { m.clone() }).collect();
-    let Some(like) = args.like.clone().or_else(|| args.models.iter().find(|m| m.is_dir()).cloned()) else {
+    let files: Vec<PathBuf> = args
+        .models
+        .iter()
+        .map(|m| {
+            if m.is_dir() {
+                m.join("model.safetensors")
+            } else {
+                m.clone()
+            }
+        })
+        .collect();
+    let Some(like) = args
+        .like
+        .clone()
+        .or_else(|| args.models.iter().find(|m| m.is_dir()).cloned())
+    else {
         bail!("--like DIR is needed: no model directory among the inputs to take config.json and tokenizer.json from");
     };
     let config = model_dir::read_config(&like)?;
     trainer::average::save_mean(&files, &args.out)?;
     std::fs::write(args.out.join("config.json"), config.to_json())?;
     let tokenizer = like.join("tokenizer.json");
-    std::fs::copy(&tokenizer, args.out.join("tokenizer.json")).with_context(|| format!("cannot copy {}", tokenizer.display()))?;
-    let path = export::write_quantized(&args.out, &config, &args.quant, &args.word_embeddings_quant)?;
-    println!("averaged {} models into {} ({})", files.len(), args.out.display(), path.display());
+    std::fs::copy(&tokenizer, args.out.join("tokenizer.json"))
+        .with_context(|| format!("cannot copy {}", tokenizer.display()))?;
+    let path =
+        export::write_quantized(&args.out, &config, &args.quant, &args.word_embeddings_quant)?;
+    println!(
+        "averaged {} models into {} ({})",
+        files.len(),
+        args.out.display(),
+        path.display()
+    );
     Ok(())
 }
 
@@ -557,16 +591,35 @@ fn quantize(args: QuantizeArgs) -> Result<()> {
             bail!("{}: no model.safetensors to quantise", args.model.display());
         }
         let path = export::gguf_to_safetensors(&gguf)?;
-        println!("stored {} as {} (same weights, same logits)", gguf.display(), path.display());
+        println!(
+            "stored {} as {} (same weights, same logits)",
+            gguf.display(),
+            path.display()
+        );
         return Ok(());
     }
     let config = model_dir::read_config(&args.model)?;
     if let Some(gguf) = &args.gguf {
-        export::write_gguf(&args.model, &config, &args.quant, &args.word_embeddings_quant, gguf)?;
+        export::write_gguf(
+            &args.model,
+            &config,
+            &args.quant,
+            &args.word_embeddings_quant,
+            gguf,
+        )?;
         println!("wrote {}", gguf.display());
     }
-    let path = export::write_quantized(&args.model, &config, &args.quant, &args.word_embeddings_quant)?;
-    println!("wrote {} ({:.1} MB)", path.display(), std::fs::metadata(&path)?.len() as f64 / 1e6);
+    let path = export::write_quantized(
+        &args.model,
+        &config,
+        &args.quant,
+        &args.word_embeddings_quant,
+    )?;
+    println!(
+        "wrote {} ({:.1} MB)",
+        path.display(),
+        std::fs::metadata(&path)?.len() as f64 / 1e6
+    );
     Ok(())
 }
 
@@ -593,7 +646,8 @@ fn train(args: TrainArgs) -> Result<()> {
         args.lexicon_rule.unused("with --no-lexicon")?;
         export::LexiconEntries::new()
     } else {
-        args.lexicon_rule.learn(&data.join("train.tsv"), args.max_train_sentences)?
+        args.lexicon_rule
+            .learn(&data.join("train.tsv"), args.max_train_sentences)?
     };
     trainer::base_model::ensure(&args.base, args.from_scratch)?;
     // Dropout defaults come from the base config when it is readable; train::run reports it if not.
@@ -613,10 +667,16 @@ fn train(args: TrainArgs) -> Result<()> {
         warmup: args.warmup,
         weight_decay: args.weight_decay,
         clip: args.clip,
-        hidden_dropout: args.dropout.unwrap_or(base_config.as_ref().map_or(0.1, |c| c.hidden_dropout_prob as f32)),
-        attention_dropout: args
-            .attention_dropout
-            .unwrap_or(base_config.as_ref().map_or(0.1, |c| c.attention_probs_dropout_prob as f32)),
+        hidden_dropout: args.dropout.unwrap_or(
+            base_config
+                .as_ref()
+                .map_or(0.1, |c| c.hidden_dropout_prob as f32),
+        ),
+        attention_dropout: args.attention_dropout.unwrap_or(
+            base_config
+                .as_ref()
+                .map_or(0.1, |c| c.attention_probs_dropout_prob as f32),
+        ),
         label_smoothing: args.label_smoothing,
         freeze_embeddings: !args.train_word_embeddings,
         seed: args.seeds[0],
@@ -631,41 +691,86 @@ fn train(args: TrainArgs) -> Result<()> {
     if settings.batch_size == 0 || settings.epochs == 0 || settings.average_last == 0 {
         bail!("--batch-size, --epochs and --average-last must be positive");
     }
-    let control = train::Control { resume: args.resume, stop_after_epoch: None };
+    let control = train::Control {
+        resume: args.resume,
+        stop_after_epoch: None,
+    };
     let export_with = |outside_bias: f32| export::Export {
         quant: args.quant.clone(),
         word_embeddings_quant: args.word_embeddings_quant.clone(),
         outside_bias,
         lexicon: lexicon.clone(),
     };
-    let texts = if args.distill.no_distill { Vec::new() } else { args.distill.texts(&settings.data)? };
-    let soup_out = if args.distill.no_distill { args.out.clone() } else { args.out.join("soup") };
-    let recipe = distill::Recipe { rounds: args.distill.distill_rounds, ..Default::default() };
-    let soup_runs = if args.distill.teacher.is_some() { 0 } else { args.seeds.len() };
+    let texts = if args.distill.no_distill {
+        Vec::new()
+    } else {
+        args.distill.texts(&settings.data)?
+    };
+    let soup_out = if args.distill.no_distill {
+        args.out.clone()
+    } else {
+        args.out.join("soup")
+    };
+    let recipe = distill::Recipe {
+        rounds: args.distill.distill_rounds,
+        ..Default::default()
+    };
+    let soup_runs = if args.distill.teacher.is_some() {
+        0
+    } else {
+        args.seeds.len()
+    };
     let distilled = (!args.distill.no_distill).then_some((&recipe, texts.as_slice()));
     trainer::plan::start(&settings, soup_runs, distilled, &device)?;
     let teacher = match &args.distill.teacher {
         Some(teacher) => teacher.clone(),
         None => {
-            eprintln!("training on {:?} from {}, writing {}", device, settings.base.display(), soup_out.display());
+            eprintln!(
+                "training on {:?} from {}, writing {}",
+                device,
+                settings.base.display(),
+                soup_out.display()
+            );
             let runs = match args.seeds.as_slice() {
                 [_] => vec![train::run(settings.clone(), &soup_out, &device, control)?],
                 seeds => {
-                    let members = soup::train_members(&settings, seeds, &args.out, &device, control)?;
+                    let members =
+                        soup::train_members(&settings, seeds, &args.out, &device, control)?;
                     soup::write_mean(&members, &args.out, &soup_out)?;
                     members
                 }
             };
-            let soup_bias = if args.distill.no_distill { args.outside_bias.unwrap_or(SOUP_OUTSIDE_BIAS) } else { SOUP_OUTSIDE_BIAS };
-            report(&export::finish(&runs, &soup_out, &export_with(soup_bias), &device)?, &soup_out)?;
+            let soup_bias = if args.distill.no_distill {
+                args.outside_bias.unwrap_or(SOUP_OUTSIDE_BIAS)
+            } else {
+                SOUP_OUTSIDE_BIAS
+            };
+            report(
+                &export::finish(&runs, &soup_out, &export_with(soup_bias), &device)?,
+                &soup_out,
+            )?;
             if args.distill.no_distill {
                 return Ok(());
             }
             soup_out
         }
     };
-    let student = distill::run(&teacher, &texts, &settings, &recipe, &args.out.join("distill"), &args.out, &device, control)?;
-    let m = export::finish(&[student], &args.out, &export_with(args.outside_bias.unwrap_or(STUDENT_OUTSIDE_BIAS)), &device)?;
+    let student = distill::run(
+        &teacher,
+        &texts,
+        &settings,
+        &recipe,
+        &args.out.join("distill"),
+        &args.out,
+        &device,
+        control,
+    )?;
+    let m = export::finish(
+        &[student],
+        &args.out,
+        &export_with(args.outside_bias.unwrap_or(STUDENT_OUTSIDE_BIAS)),
+        &device,
+    )?;
     report(&m, &args.out)
 }
 
@@ -677,7 +782,12 @@ const STUDENT_OUTSIDE_BIAS: f32 = 2.5;
 /// Prints what `train` wrote to `out` and how it scores.
 fn report(m: &export::Metrics, out: &Path) -> Result<()> {
     for run in m.runs.iter().filter(|_| m.runs.len() > 1) {
-        println!("seed {}: devel F1 {:.2} (f32), best epoch {}", run.seed, 100.0 * run.best_f1, run.best_epoch);
+        println!(
+            "seed {}: devel F1 {:.2} (f32), best epoch {}",
+            run.seed,
+            100.0 * run.best_f1,
+            run.best_epoch
+        );
     }
     println!(
         "devel F1 {:.2} (f32) / {:.2} ({}, {:.1} MB) [{}]; {}; {:.0} s training, {:.0} tokens/s",
@@ -698,7 +808,9 @@ fn report(m: &export::Metrics, out: &Path) -> Result<()> {
 }
 
 fn eval(args: EvalArgs) -> Result<()> {
-    if (args.write_predictions.is_some() || args.write_distributions.is_some()) && args.outside_bias.len() > 1 {
+    if (args.write_predictions.is_some() || args.write_distributions.is_some())
+        && args.outside_bias.len() > 1
+    {
         bail!("--write-predictions and --write-distributions write one decoding: give one --outside-bias");
     }
     let lexicon = args.lexicon_rule.learn_if_given(args.lexicon.as_deref())?;
@@ -713,7 +825,8 @@ fn eval(args: EvalArgs) -> Result<()> {
     let sentences = data::read_iob2(&args.data)?;
     let words = data::words(&sentences);
     // The model runs once; each bias is a decoding of the same distributions.
-    let distributions = ensemble::read_with(&tagger, &args.ensemble, &sentences, args.format, &device)?;
+    let distributions =
+        ensemble::read_with(&tagger, &args.ensemble, &sentences, args.format, &device)?;
     let texts = data::chunks(&sentences);
     let biases = match args.outside_bias.as_slice() {
         [] => vec![tagger.model().config.outside_bias],
@@ -727,14 +840,26 @@ fn eval(args: EvalArgs) -> Result<()> {
             write_predictions(path, &sentences, &predicted)?;
         }
         if let Some(path) = &args.write_distributions {
-            data::write_iob2(path, &data::taught(&sentences, &predicted, &distributions, tagger.label_set().tags()))?;
+            data::write_iob2(
+                path,
+                &data::taught(
+                    &sentences,
+                    &predicted,
+                    &distributions,
+                    tagger.label_set().tags(),
+                ),
+            )?;
         }
         reports.push(data::score(&sentences, &predicted));
     }
     if args.json {
         let json = match reports.as_slice() {
             [report] => serde_json::to_value(report)?,
-            _ => biases.iter().zip(&reports).map(|(b, r)| serde_json::json!({ "outside_bias": b, "report": r })).collect(),
+            _ => biases
+                .iter()
+                .zip(&reports)
+                .map(|(b, r)| serde_json::json!({ "outside_bias": b, "report": r }))
+                .collect(),
         };
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
@@ -749,7 +874,11 @@ fn eval(args: EvalArgs) -> Result<()> {
 }
 
 /// `token<TAB>gold<TAB>predicted` a line, a blank line between sentences.
-fn write_predictions(path: &Path, sentences: &[data::Sentence], predicted: &[Vec<String>]) -> Result<()> {
+fn write_predictions(
+    path: &Path,
+    sentences: &[data::Sentence],
+    predicted: &[Vec<String>],
+) -> Result<()> {
     let mut tsv = String::new();
     for (sentence, tags) in sentences.iter().zip(predicted) {
         for ((word, gold), tag) in sentence.words.iter().zip(&sentence.tags).zip(tags) {
@@ -761,7 +890,10 @@ fn write_predictions(path: &Path, sentences: &[data::Sentence], predicted: &[Vec
 }
 
 fn print_report(report: &metrics::Report) {
-    println!("{:<10} {:>9} {:>9} {:>9} {:>9}", "type", "precision", "recall", "f1", "support");
+    println!(
+        "{:<10} {:>9} {:>9} {:>9} {:>9}",
+        "type", "precision", "recall", "f1", "support"
+    );
     let row = |name: &str, s: &metrics::Scores| {
         println!(
             "{name:<10} {:>9.2} {:>9.2} {:>9.2} {:>9}",
@@ -779,7 +911,9 @@ fn print_report(report: &metrics::Report) {
 
 fn pretrain(args: PretrainArgs) -> Result<()> {
     if args.head_epochs + args.epochs == 0 || args.batch_size == 0 || args.max_tokens == 0 {
-        bail!("--batch-size and --max-tokens must be at least 1, and --head-epochs or --epochs too");
+        bail!(
+            "--batch-size and --max-tokens must be at least 1, and --head-epochs or --epochs too"
+        );
     }
     let settings = trainer::pretrain::Settings {
         base: args.base,
@@ -797,7 +931,10 @@ fn pretrain(args: PretrainArgs) -> Result<()> {
         max_tokens: args.max_tokens,
         seed: args.seed,
     };
-    let control = train::Control { resume: args.resume, stop_after_epoch: None };
+    let control = train::Control {
+        resume: args.resume,
+        stop_after_epoch: None,
+    };
     let state = trainer::pretrain::run(settings, &args.out, &device(args.device)?, control)?;
     let last = state.history.last().expect("at least one epoch");
     println!(
@@ -820,8 +957,13 @@ fn pack(args: PackArgs) -> Result<()> {
     let json = model_dir::read(&args.tokenizer)?;
     let tokenizer = medlight_ner::align::load_tokenizer(&json)
         .with_context(|| format!("{}: not a tokenizer.json", args.tokenizer.display()))?;
-    for (split, sentences, windows) in data::pack_corpus(&data, &tokenizer, args.max_tokens, &args.out)? {
-        println!("{split}: {sentences} sentences in {windows} windows of at most {} sub-tokens", args.max_tokens);
+    for (split, sentences, windows) in
+        data::pack_corpus(&data, &tokenizer, args.max_tokens, &args.out)?
+    {
+        println!(
+            "{split}: {sentences} sentences in {windows} windows of at most {} sub-tokens",
+            args.max_tokens
+        );
     }
     println!("wrote {}", args.out.display());
     Ok(())
@@ -842,14 +984,21 @@ fn predict(args: PredictArgs) -> Result<()> {
         .with_decoding(args.decoding)
         .with_consistency(!args.no_consistency)
         .with_lexicon(!args.no_lexicon);
-    let files = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files };
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.files
+    };
     for file in files {
         let text = if file.as_os_str() == "-" {
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading stdin")?;
             text
         } else {
-            std::fs::read_to_string(&file).with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?
+            std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?
         };
         let entities = tagger.annotate(&text)?;
         let entities: Vec<PredictedEntity> = entities
@@ -863,7 +1012,8 @@ fn predict(args: PredictArgs) -> Result<()> {
                 context: &e.context,
             })
             .collect();
-        let line = serde_json::json!({ "source": file.display().to_string(), "entities": entities });
+        let line =
+            serde_json::json!({ "source": file.display().to_string(), "entities": entities });
         println!("{line}");
     }
     Ok(())

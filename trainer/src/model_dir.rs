@@ -25,7 +25,9 @@ pub fn quantized_in(dir: &Path) -> Result<PathBuf> {
         .collect();
     let named = |p: &PathBuf, prefix: &str, ext: &str| {
         p.extension().is_some_and(|x| x == ext)
-            && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix))
+            && p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix))
     };
     for (prefix, ext) in [("medlight-", "safetensors"), ("", "gguf")] {
         let mut found: Vec<&PathBuf> = files.iter().filter(|p| named(p, prefix, ext)).collect();
@@ -35,7 +37,10 @@ pub fn quantized_in(dir: &Path) -> Result<PathBuf> {
             _ => bail!("{}: several {prefix}*.{ext} files; keep one", dir.display()),
         }
     }
-    bail!("{}: no quantised model (medlight-*.safetensors or *.gguf)", dir.display())
+    bail!(
+        "{}: no quantised model (medlight-*.safetensors or *.gguf)",
+        dir.display()
+    )
 }
 
 pub fn read(path: &Path) -> Result<Vec<u8>> {
@@ -45,7 +50,8 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 /// `<dir>/config.json`; errors name the file.
 pub fn read_config(dir: &Path) -> Result<BertConfig> {
     let path = dir.join("config.json");
-    let json = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let json = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     BertConfig::from_json(&json).with_context(|| path.display().to_string())
 }
 
@@ -63,10 +69,12 @@ pub fn load_tagger(dir: &Path, format: Format, device: &Device) -> Result<Tagger
         // SAFETY: the file is memory-mapped read-only and not modified while the model lives.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&f32_file], DType::F32, device) }
             .with_context(|| format!("cannot read {}", f32_file.display()))?;
-        TokenClassifier::load(&Weights::float(vb), &config).with_context(|| f32_file.display().to_string())?
+        TokenClassifier::load(&Weights::float(vb), &config)
+            .with_context(|| f32_file.display().to_string())?
     } else {
         let path = quantized_in(dir)?;
-        TokenClassifier::from_model_file(&read(&path)?, device).with_context(|| path.display().to_string())?
+        TokenClassifier::from_model_file(&read(&path)?, device)
+            .with_context(|| path.display().to_string())?
     };
     Ok(Tagger::new(model, tokenizer)?)
 }

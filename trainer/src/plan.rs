@@ -35,7 +35,11 @@ pub struct Plan {
 impl Plan {
     /// The plan for `seeds` soup runs (none when a teacher is given) and, with a recipe, the
     /// distillation stage on `texts`.
-    pub fn count(settings: &Settings, seeds: usize, distill: Option<(&Recipe, &[PathBuf])>) -> Result<Self> {
+    pub fn count(
+        settings: &Settings,
+        seeds: usize,
+        distill: Option<(&Recipe, &[PathBuf])>,
+    ) -> Result<Self> {
         let counter = Counter::new(settings)?;
         let mut train = data::read_iob2(&settings.data.join("train.tsv"))?;
         truncate(&mut train, settings.max_train_sentences);
@@ -49,13 +53,25 @@ impl Plan {
                 examples += counter.examples(&extra)?;
             }
             let steps = examples.div_ceil(settings.batch_size);
-            stages.push(Stage { name: "soup", runs: seeds, epochs: settings.epochs, steps });
+            stages.push(Stage {
+                name: "soup",
+                runs: seeds,
+                epochs: settings.epochs,
+                steps,
+            });
         }
         if let Some((recipe, texts)) = distill {
             let mut windows = data::pack(&train, &counter.tokenizer, recipe.window_tokens)?;
             truncate(&mut windows, settings.max_train_sentences);
-            let steps = counter.examples(&windows)?.div_ceil(recipe.context_batch_size);
-            stages.push(Stage { name: "context reader", runs: 1, epochs: recipe.context_epochs, steps });
+            let steps = counter
+                .examples(&windows)?
+                .div_ceil(recipe.context_batch_size);
+            stages.push(Stage {
+                name: "context reader",
+                runs: 1,
+                epochs: recipe.context_epochs,
+                steps,
+            });
             let mut text = Vec::new();
             for path in texts {
                 text.extend(data::read_iob2(path)?);
@@ -63,10 +79,18 @@ impl Plan {
             truncate(&mut text, settings.max_train_sentences);
             // The text's own tags are replaced by the teacher's; only its sentences count here.
             // Counted by words, a slight undercount where sub-tokens overflow the window.
-            let taught = text.iter().map(|s| s.words.len().div_ceil(counter.window).max(1)).sum::<usize>();
+            let taught = text
+                .iter()
+                .map(|s| s.words.len().div_ceil(counter.window).max(1))
+                .sum::<usize>();
             let steps = (train_examples + taught).div_ceil(settings.batch_size);
             let (runs, epochs) = (recipe.rounds, recipe.student_epochs);
-            stages.push(Stage { name: "distillation round", runs, epochs, steps });
+            stages.push(Stage {
+                name: "distillation round",
+                runs,
+                epochs,
+                steps,
+            });
         }
         Ok(Self { stages })
     }
@@ -80,9 +104,18 @@ impl Plan {
         let stages: Vec<String> = self
             .stages
             .iter()
-            .map(|s| format!("{} × {} ({} epochs × {} steps)", s.runs, s.name, s.epochs, s.steps))
+            .map(|s| {
+                format!(
+                    "{} × {} ({} epochs × {} steps)",
+                    s.runs, s.name, s.epochs, s.steps
+                )
+            })
             .collect();
-        format!("plan: {}, then export and scoring = {} steps", stages.join(", then "), self.total_steps())
+        format!(
+            "plan: {}, then export and scoring = {} steps",
+            stages.join(", then "),
+            self.total_steps()
+        )
     }
 }
 
@@ -94,7 +127,10 @@ pub fn start(
     device: &candle_core::Device,
 ) -> Result<Plan> {
     let plan = Plan::count(settings, seeds, distill)?;
-    eprintln!("{}; the time per step is measured on {device:?} once training starts", plan.describe());
+    eprintln!(
+        "{}; the time per step is measured on {device:?} once training starts",
+        plan.describe()
+    );
     crate::progress::begin(plan.total_steps() as u64, &format!("{device:?}"));
     Ok(plan)
 }
@@ -121,11 +157,23 @@ impl Counter {
         let tokenizer = align::load_tokenizer(&std::fs::read(base.join("tokenizer.json"))?)
             .with_context(|| format!("{}/tokenizer.json", base.display()))?;
         let special = SpecialTokens::from_tokenizer(&tokenizer)?;
-        Ok(Self { tokenizer, special, window: config.max_position_embeddings - 2 })
+        Ok(Self {
+            tokenizer,
+            special,
+            window: config.max_position_embeddings - 2,
+        })
     }
 
     fn examples(&self, sentences: &[data::Sentence]) -> Result<usize> {
         let labels = LabelSet::from_types(&data::entity_types(sentences));
-        Ok(batches::encode(sentences, &self.tokenizer, &labels, self.special, self.window, &[])?.len())
+        Ok(batches::encode(
+            sentences,
+            &self.tokenizer,
+            &labels,
+            self.special,
+            self.window,
+            &[],
+        )?
+        .len())
     }
 }

@@ -85,8 +85,14 @@ pub struct MaskTokens {
 
 impl MaskTokens {
     pub fn from_tokenizer(tokenizer: &Tokenizer, vocab: usize) -> Result<Self> {
-        let mask = tokenizer.token_to_id("[MASK]").context("the vocabulary has no `[MASK]` token")?;
-        Ok(Self { mask, vocab: vocab as u32, special: SpecialTokens::from_tokenizer(tokenizer)? })
+        let mask = tokenizer
+            .token_to_id("[MASK]")
+            .context("the vocabulary has no `[MASK]` token")?;
+        Ok(Self {
+            mask,
+            vocab: vocab as u32,
+            special: SpecialTokens::from_tokenizer(tokenizer)?,
+        })
     }
 }
 
@@ -126,7 +132,11 @@ pub fn mask(body: &[u32], prob: f64, tokens: MaskTokens, rng: &mut StdRng) -> Ma
 
 /// The files' text as sub-token sequences: consecutive sentences joined up to `max_tokens` (as
 /// `data::pack` joins them for training), and a longer sentence cut into pieces of that size.
-pub fn sequences(files: &[PathBuf], tokenizer: &Tokenizer, max_tokens: usize) -> Result<Vec<Vec<u32>>> {
+pub fn sequences(
+    files: &[PathBuf],
+    tokenizer: &Tokenizer,
+    max_tokens: usize,
+) -> Result<Vec<Vec<u32>>> {
     let mut out = Vec::new();
     for file in files {
         // A word's pieces do not depend on its neighbours, so each sentence is encoded once and a
@@ -138,7 +148,11 @@ pub fn sequences(files: &[PathBuf], tokenizer: &Tokenizer, max_tokens: usize) ->
         let sizes: Vec<usize> = ids.iter().map(Vec::len).collect();
         for group in data::group_consecutive(&sizes, max_tokens) {
             let joined = ids[group].concat();
-            out.extend(align::windows(joined.len(), max_tokens, 0).into_iter().map(|r| joined[r].to_vec()));
+            out.extend(
+                align::windows(joined.len(), max_tokens, 0)
+                    .into_iter()
+                    .map(|r| joined[r].to_vec()),
+            );
         }
     }
     out.retain(|s| !s.is_empty());
@@ -177,7 +191,11 @@ impl Head {
         let transform = vb.pp("transform");
         Ok(Self {
             dense: candle_nn::linear(hidden, hidden, transform.pp("dense"))?,
-            norm: LayerNorm::load(&Weights::float(transform.pp("LayerNorm")), hidden, config.layer_norm_eps)?,
+            norm: LayerNorm::load(
+                &Weights::float(transform.pp("LayerNorm")),
+                hidden,
+                config.layer_norm_eps,
+            )?,
             bias: vb.get_with_hints(vocab, "bias", candle_nn::Init::Const(0.0))?,
             words,
             pass: Pass::training(fused),
@@ -186,7 +204,9 @@ impl Head {
 
     /// Log-probabilities over the vocabulary for hidden states `(n, hidden)`.
     fn log_probs(&self, hidden: &Tensor) -> Result<Tensor> {
-        let x = self.norm.forward(&self.dense.forward(hidden)?.gelu_erf()?, self.pass)?;
+        let x = self
+            .norm
+            .forward(&self.dense.forward(hidden)?.gelu_erf()?, self.pass)?;
         let scores = x.matmul(&self.words.t()?)?.broadcast_add(&self.bias)?;
         Ok(candle_nn::ops::log_softmax(&scores, D::Minus1)?)
     }
@@ -201,9 +221,16 @@ struct Model {
 
 impl Model {
     /// With `dropout`, in training mode; `train_encoder` false keeps gradients out of the encoder.
-    fn loss(&self, batch: &[&Masked], device: &Device, dropout: Option<&mut Dropout>, train_encoder: bool) -> Result<Tensor> {
+    fn loss(
+        &self,
+        batch: &[&Masked],
+        device: &Device,
+        dropout: Option<&mut Dropout>,
+        train_encoder: bool,
+    ) -> Result<Tensor> {
         let len = batch.iter().map(|m| m.ids.len()).max().unwrap_or(0);
-        let (mut ids, mut mask, mut positions, mut targets) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ids, mut mask, mut positions, mut targets) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (row, m) in batch.iter().enumerate() {
             ids.extend_from_slice(&m.ids);
             ids.extend(std::iter::repeat_n(self.pad, len - m.ids.len()));
@@ -220,18 +247,31 @@ impl Model {
         if !train_encoder {
             hidden = hidden.detach();
         }
-        let hidden = hidden.reshape(((), hidden.dim(D::Minus1)?))?.index_select(&Tensor::new(positions, device)?, 0)?;
+        let hidden = hidden
+            .reshape(((), hidden.dim(D::Minus1)?))?
+            .index_select(&Tensor::new(positions, device)?, 0)?;
         let log_probs = self.head.log_probs(&hidden)?;
-        Ok(candle_nn::loss::nll(&log_probs, &Tensor::new(targets, device)?)?)
+        Ok(candle_nn::loss::nll(
+            &log_probs,
+            &Tensor::new(targets, device)?,
+        )?)
     }
 
     /// Mean loss over `sequences`, masked once with a fixed seed, without dropout.
-    fn held_out_loss(&self, sequences: &[Masked], batch_size: usize, device: &Device) -> Result<f64> {
+    fn held_out_loss(
+        &self,
+        sequences: &[Masked],
+        batch_size: usize,
+        device: &Device,
+    ) -> Result<f64> {
         let (mut sum, mut count) = (0.0, 0usize);
         for chunk in sequences.chunks(batch_size) {
             let members: Vec<&Masked> = chunk.iter().collect();
             let n: usize = chunk.iter().map(|m| m.targets.len()).sum();
-            sum += self.loss(&members, device, None, false)?.to_scalar::<f32>()? as f64 * n as f64;
+            sum += self
+                .loss(&members, device, None, false)?
+                .to_scalar::<f32>()? as f64
+                * n as f64;
             count += n;
         }
         Ok(sum / count.max(1) as f64)
@@ -249,7 +289,8 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         }
     }
     let config_text = std::fs::read_to_string(base.join("config.json"))?;
-    let config = BertConfig::from_json(&config_text).with_context(|| format!("{}/config.json", base.display()))?;
+    let config = BertConfig::from_json(&config_text)
+        .with_context(|| format!("{}/config.json", base.display()))?;
     let tokenizer = align::load_tokenizer(&std::fs::read(base.join("tokenizer.json"))?)
         .with_context(|| format!("{}/tokenizer.json", base.display()))?;
     let tokens = MaskTokens::from_tokenizer(&tokenizer, config.vocab_size)?;
@@ -278,54 +319,112 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     let mut encoder = BertEncoder::load(&Weights::float(vb.clone()).pp("bert"), &config)?;
     // Detached views share the variable's storage, so they see the weights loaded into it below.
     encoder.freeze_word_embeddings();
-    let words = varmap.data().lock().expect("varmap lock")[WORD_EMBEDDINGS].as_tensor().detach();
+    let words = varmap.data().lock().expect("varmap lock")[WORD_EMBEDDINGS]
+        .as_tensor()
+        .detach();
     let fused_ops = fused_training_ops(device);
     let head = Head::new(vb, &config, words, fused_ops)?;
     init::seed_variables(&varmap, settings.seed)?;
     let report = init::load_pretrained(&varmap, &base.join("model.safetensors"), device)?;
-    eprintln!("loaded {} tensors from {}; newly initialised: {}", report.loaded.len(), base.display(), report.missing.join(", "));
+    eprintln!(
+        "loaded {} tensors from {}; newly initialised: {}",
+        report.loaded.len(),
+        base.display(),
+        report.missing.join(", ")
+    );
     if report.missing.iter().any(|n| n == HEAD_BIAS) {
         // A new head starts from the text's sub-token frequencies: at a random bias its loss sits above
         // a uniform guess's (10.83 against ln 30,522 = 10.33 on BC5CDR devel), at these 7.80.
         let bias = unigram_log_frequencies(&train, config.vocab_size);
         varmap.data().lock().expect("varmap lock")[HEAD_BIAS].set(&Tensor::new(bias, device)?)?;
     }
-    let model = Model { encoder, head, pad: tokens.special.pad };
+    let model = Model {
+        encoder,
+        head,
+        pad: tokens.special.pad,
+    };
 
     let mut optimiser = AdamW::new(&varmap, settings.weight_decay, &[WORD_EMBEDDINGS])?;
-    let encoder_names: Vec<String> = varmap.data().lock().expect("varmap lock").keys().filter(|n| !n.starts_with("cls.")).cloned().collect();
-    let mut head_optimiser =
-        AdamW::new(&varmap, settings.weight_decay, &encoder_names.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let encoder_names: Vec<String> = varmap
+        .data()
+        .lock()
+        .expect("varmap lock")
+        .keys()
+        .filter(|n| !n.starts_with("cls."))
+        .cloned()
+        .collect();
+    let mut head_optimiser = AdamW::new(
+        &varmap,
+        settings.weight_decay,
+        &encoder_names.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
     let steps_per_epoch = train.len().div_ceil(settings.batch_size);
     let schedule_of = |peak: f64, epochs: usize| {
         let total_steps = steps_per_epoch * epochs;
-        Schedule { peak, warmup_steps: ((total_steps as f64 * settings.warmup) as usize).max(1), total_steps }
+        Schedule {
+            peak,
+            warmup_steps: ((total_steps as f64 * settings.warmup) as usize).max(1),
+            total_steps,
+        }
     };
-    let (head_schedule, schedule) = (schedule_of(settings.head_lr, settings.head_epochs), schedule_of(settings.lr, settings.epochs));
+    let (head_schedule, schedule) = (
+        schedule_of(settings.head_lr, settings.head_epochs),
+        schedule_of(settings.lr, settings.epochs),
+    );
     let checkpoint = checkpoint_dir(out);
     let mut state = if control.resume && checkpoint.join("state.json").is_file() {
-        let state: State = serde_json::from_str(&std::fs::read_to_string(checkpoint.join("state.json"))?)?;
+        let state: State =
+            serde_json::from_str(&std::fs::read_to_string(checkpoint.join("state.json"))?)?;
         if state.settings != settings {
-            bail!("{}: the checkpoint was made with other settings ({:?})", checkpoint.display(), state.settings);
+            bail!(
+                "{}: the checkpoint was made with other settings ({:?})",
+                checkpoint.display(),
+                state.settings
+            );
         }
-        let report = init::load_pretrained(&varmap, &checkpoint.join("weights.safetensors"), device)?;
+        let report =
+            init::load_pretrained(&varmap, &checkpoint.join("weights.safetensors"), device)?;
         if !report.missing.is_empty() {
-            bail!("{}: checkpoint lacks {}", checkpoint.display(), report.missing.join(", "));
+            bail!(
+                "{}: checkpoint lacks {}",
+                checkpoint.display(),
+                report.missing.join(", ")
+            );
         }
         optimiser.load(&checkpoint.join("optimiser.safetensors"), state.step)?;
-        head_optimiser.load(&checkpoint.join("optimiser-head.safetensors"), state.head_step)?;
-        eprintln!("resuming after epoch {} of {}", state.epochs_done, settings.head_epochs + settings.epochs);
+        head_optimiser.load(
+            &checkpoint.join("optimiser-head.safetensors"),
+            state.head_step,
+        )?;
+        eprintln!(
+            "resuming after epoch {} of {}",
+            state.epochs_done,
+            settings.head_epochs + settings.epochs
+        );
         state
     } else {
         if checkpoint.join("state.json").is_file() {
-            bail!("{} holds a checkpoint: pass --resume to continue it, or choose another --out", checkpoint.display());
+            bail!(
+                "{} holds a checkpoint: pass --resume to continue it, or choose another --out",
+                checkpoint.display()
+            );
         }
-        let held_out_before =
-            if held_out.is_empty() { None } else { Some(model.held_out_loss(&held_out, settings.batch_size, device)?) };
+        let held_out_before = if held_out.is_empty() {
+            None
+        } else {
+            Some(model.held_out_loss(&held_out, settings.batch_size, device)?)
+        };
         if let Some(loss) = held_out_before {
             eprintln!("held-out masked-LM loss of the base: {loss:.4}");
         }
-        State { settings: settings.clone(), epochs_done: 0, head_step: 0, step: 0, held_out_before, history: Vec::new() }
+        State {
+            settings: settings.clone(),
+            epochs_done: 0,
+            head_step: 0,
+            step: 0,
+            held_out_before,
+            history: Vec::new(),
+        }
     };
 
     let all_epochs = settings.head_epochs + settings.epochs;
@@ -333,14 +432,18 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         let head_only = epoch <= settings.head_epochs;
         let started = Instant::now();
         // Masks, order and dropout derive from (seed, epoch): a resumed run sees the same.
-        let mut rng = StdRng::seed_from_u64(settings.seed.wrapping_mul(1000).wrapping_add(epoch as u64));
+        let mut rng =
+            StdRng::seed_from_u64(settings.seed.wrapping_mul(1000).wrapping_add(epoch as u64));
         let mut dropout = Dropout::new(
             settings.seed.wrapping_mul(7919).wrapping_add(epoch as u64),
             config.hidden_dropout_prob as f32,
             config.attention_probs_dropout_prob as f32,
         );
         dropout.fused = fused_ops;
-        let masked: Vec<Masked> = train.iter().map(|s| mask(s, settings.mask_prob, tokens, &mut rng)).collect();
+        let masked: Vec<Masked> = train
+            .iter()
+            .map(|s| mask(s, settings.mask_prob, tokens, &mut rng))
+            .collect();
         let mut order: Vec<usize> = (0..masked.len()).collect();
         rand::seq::SliceRandom::shuffle(order.as_mut_slice(), &mut rng);
         let bar = indicatif::ProgressBar::new(order.len().div_ceil(settings.batch_size) as u64);
@@ -349,7 +452,11 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             let batch: Vec<&Masked> = indices.iter().map(|&i| &masked[i]).collect();
             if head_only {
                 let loss = model.loss(&batch, device, None, false)?;
-                head_optimiser.step(&loss.backward()?, head_schedule.at(state.head_step), settings.clip)?;
+                head_optimiser.step(
+                    &loss.backward()?,
+                    head_schedule.at(state.head_step),
+                    settings.clip,
+                )?;
                 state.head_step += 1;
                 loss_sum += loss.to_scalar::<f32>()? as f64;
             } else {
@@ -365,24 +472,44 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         }
         bar.finish_and_clear();
         let seconds = started.elapsed().as_secs_f64();
-        let held_out_loss =
-            if held_out.is_empty() { None } else { Some(model.held_out_loss(&held_out, settings.batch_size, device)?) };
-        let record = Epoch { epoch, head_only, train_loss: loss_sum / steps as f64, held_out_loss, seconds, tokens_per_second: sub_tokens as f64 / seconds };
+        let held_out_loss = if held_out.is_empty() {
+            None
+        } else {
+            Some(model.held_out_loss(&held_out, settings.batch_size, device)?)
+        };
+        let record = Epoch {
+            epoch,
+            head_only,
+            train_loss: loss_sum / steps as f64,
+            held_out_loss,
+            seconds,
+            tokens_per_second: sub_tokens as f64 / seconds,
+        };
         eprintln!(
             "epoch {epoch}/{all_epochs}{}: masked-LM loss {:.4}{}, {:.0} s, {:.0} tok/s",
             if head_only { " (head only)" } else { "" },
             record.train_loss,
-            held_out_loss.map(|l| format!(", held out {l:.4}")).unwrap_or_default(),
+            held_out_loss
+                .map(|l| format!(", held out {l:.4}"))
+                .unwrap_or_default(),
             record.seconds,
             record.tokens_per_second
         );
         state.history.push(record);
         state.epochs_done = epoch;
         std::fs::create_dir_all(&checkpoint)?;
-        save_atomically(&checkpoint.join("weights.safetensors"), |p| Ok(varmap.save(p)?))?;
-        save_atomically(&checkpoint.join("optimiser.safetensors"), |p| optimiser.save(p))?;
-        save_atomically(&checkpoint.join("optimiser-head.safetensors"), |p| head_optimiser.save(p))?;
-        save_atomically(&checkpoint.join("state.json"), |p| Ok(std::fs::write(p, serde_json::to_string_pretty(&state)?)?))?;
+        save_atomically(&checkpoint.join("weights.safetensors"), |p| {
+            Ok(varmap.save(p)?)
+        })?;
+        save_atomically(&checkpoint.join("optimiser.safetensors"), |p| {
+            optimiser.save(p)
+        })?;
+        save_atomically(&checkpoint.join("optimiser-head.safetensors"), |p| {
+            head_optimiser.save(p)
+        })?;
+        save_atomically(&checkpoint.join("state.json"), |p| {
+            Ok(std::fs::write(p, serde_json::to_string_pretty(&state)?)?)
+        })?;
         if control.stop_after_epoch == Some(epoch) {
             return Ok(state);
         }
@@ -391,7 +518,10 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     save_atomically(&out.join("model.safetensors"), |p| Ok(varmap.save(p)?))?;
     std::fs::write(out.join("config.json"), &config_text)?;
     std::fs::copy(base.join("tokenizer.json"), out.join("tokenizer.json"))?;
-    std::fs::write(out.join("pretrain.json"), serde_json::to_string_pretty(&state)?)?;
+    std::fs::write(
+        out.join("pretrain.json"),
+        serde_json::to_string_pretty(&state)?,
+    )?;
     Ok(state)
 }
 
@@ -400,23 +530,40 @@ mod tests {
     use super::*;
 
     fn tokens() -> MaskTokens {
-        MaskTokens { mask: 4, vocab: 2_000, special: SpecialTokens { cls: 2, sep: 3, pad: 0 } }
+        MaskTokens {
+            mask: 4,
+            vocab: 2_000,
+            special: SpecialTokens {
+                cls: 2,
+                sep: 3,
+                pad: 0,
+            },
+        }
     }
 
     #[test]
     fn sequences_are_the_packed_windows_encoded_whole_and_cut_to_the_budget() {
         let tokenizer = medlight_ner::testing::tiny_tokenizer();
         // Sentences of 3, 2, 1 and 4 sub-tokens ("aspirin" is two), then one of 7.
-        let text = "aspirin\tO\nnausea\tO\n\nacute\tO\npain\tO\n\n.\tO\n\nthe\tO\npatient\tO\nwith\tO\n\
+        let text =
+            "aspirin\tO\nnausea\tO\n\nacute\tO\npain\tO\n\n.\tO\n\nthe\tO\npatient\tO\nwith\tO\n\
                     hepatitis\tO\n\naspirin\tO\naspirin\tO\naspirin\tO\nnausea\tO\n";
-        let path = std::env::temp_dir().join(format!("medlight-sequences-{}.tsv", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("medlight-sequences-{}.tsv", std::process::id()));
         std::fs::write(&path, text).unwrap();
         for budget in [2, 3, 5, 6, 100] {
             // What the sequences must be: each window that `data::pack` makes, encoded as one text.
             let mut expected = Vec::new();
-            for window in data::pack(&data::read_iob2(&path).unwrap(), &tokenizer, budget).unwrap() {
-                let ids = align::encode_words(&tokenizer, &window.words()).unwrap().ids;
-                expected.extend(align::windows(ids.len(), budget, 0).into_iter().map(|r| ids[r].to_vec()));
+            for window in data::pack(&data::read_iob2(&path).unwrap(), &tokenizer, budget).unwrap()
+            {
+                let ids = align::encode_words(&tokenizer, &window.words())
+                    .unwrap()
+                    .ids;
+                expected.extend(
+                    align::windows(ids.len(), budget, 0)
+                        .into_iter()
+                        .map(|r| ids[r].to_vec()),
+                );
             }
             let got = sequences(std::slice::from_ref(&path), &tokenizer, budget).unwrap();
             assert_eq!(got, expected, "budget {budget}");
@@ -433,28 +580,47 @@ mod tests {
         let (mut chosen, mut as_mask, mut unchanged) = (0, 0, 0);
         for _ in 0..200 {
             let m = mask(&body, 0.15, tokens(), &mut rng);
-            assert_eq!((m.ids[0], m.ids[101], m.ids.len()), (2, 3, 102), "framed by [CLS] … [SEP]");
+            assert_eq!(
+                (m.ids[0], m.ids[101], m.ids.len()),
+                (2, 3, 102),
+                "framed by [CLS] … [SEP]"
+            );
             for &(position, original) in &m.targets {
-                assert_eq!(original, body[position - 1], "the target is the original sub-token");
+                assert_eq!(
+                    original,
+                    body[position - 1],
+                    "the target is the original sub-token"
+                );
                 as_mask += usize::from(m.ids[position] == 4);
                 unchanged += usize::from(m.ids[position] == original);
             }
             chosen += m.targets.len();
             // Positions not chosen are untouched.
             let hidden: Vec<usize> = m.targets.iter().map(|t| t.0).collect();
-            assert!((1..=100).filter(|p| !hidden.contains(p)).all(|p| m.ids[p] == body[p - 1]));
+            assert!((1..=100)
+                .filter(|p| !hidden.contains(p))
+                .all(|p| m.ids[p] == body[p - 1]));
         }
         let share = chosen as f64 / 20_000.0;
         assert!((0.13..0.17).contains(&share), "{share}");
-        let (as_mask, unchanged) = (as_mask as f64 / chosen as f64, unchanged as f64 / chosen as f64);
-        assert!((0.77..0.83).contains(&as_mask) && (0.08..0.12).contains(&unchanged), "{as_mask} {unchanged}");
+        let (as_mask, unchanged) = (
+            as_mask as f64 / chosen as f64,
+            unchanged as f64 / chosen as f64,
+        );
+        assert!(
+            (0.77..0.83).contains(&as_mask) && (0.08..0.12).contains(&unchanged),
+            "{as_mask} {unchanged}"
+        );
     }
 
     #[test]
     fn a_new_heads_bias_is_the_texts_log_frequencies() {
         let bias = unigram_log_frequencies(&[vec![1, 1, 2], vec![1]], 4);
         // Counts 1 + (0, 3, 1, 0) over a total of 8.
-        let expected: Vec<f32> = [1.0f64, 4.0, 2.0, 1.0].iter().map(|c| (c / 8.0).ln() as f32).collect();
+        let expected: Vec<f32> = [1.0f64, 4.0, 2.0, 1.0]
+            .iter()
+            .map(|c| (c / 8.0).ln() as f32)
+            .collect();
         assert_eq!(bias, expected);
     }
 

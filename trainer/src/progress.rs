@@ -36,7 +36,11 @@ pub fn begin(total: u64, device: &str) {
         .expect("valid template")
         .progress_chars("=> "),
     );
-    let pipeline = Pipeline { bar, device: device.to_string(), timing: Mutex::default() };
+    let pipeline = Pipeline {
+        bar,
+        device: device.to_string(),
+        timing: Mutex::default(),
+    };
     let _ = PIPELINE.set(pipeline);
 }
 
@@ -65,7 +69,9 @@ pub fn epoch_bar(len: u64, epoch: usize, epochs: usize) -> ProgressBar {
 
 /// Ends an epoch's bar (the pipeline's stays up).
 pub fn end_epoch(bar: &ProgressBar) {
-    let done = PIPELINE.get().is_none_or(|p| p.bar.position() >= p.bar.length().unwrap_or(0));
+    let done = PIPELINE
+        .get()
+        .is_none_or(|p| p.bar.position() >= p.bar.length().unwrap_or(0));
     if done {
         bar.finish_and_clear();
     }
@@ -90,7 +96,11 @@ pub fn step_done() {
         Some(since) if !t.reported && t.steps > TIMED_STEPS => {
             t.reported = true;
             let per_step = since.elapsed().as_secs_f64() / (t.steps - 1) as f64;
-            let left = p.bar.length().unwrap_or(0).saturating_sub(p.bar.position() + 1);
+            let left = p
+                .bar
+                .length()
+                .unwrap_or(0)
+                .saturating_sub(p.bar.position() + 1);
             line(&p.bar, format!(
                 "measured {per_step:.2} s/step on {} over {} steps → about {} for the {left} steps left",
                 p.device,

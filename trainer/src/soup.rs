@@ -19,7 +19,13 @@ pub fn member_dir(out: &Path, seed: u64) -> PathBuf {
 /// Trains (or, with `control.resume`, continues or just reloads) one run per seed, in order. A run
 /// whose checkpoint has all its epochs is not trained again, so an interrupted soup resumes at the
 /// seed it stopped in. Each member directory is a model directory of its own (tokenizer included).
-pub fn train_members(settings: &Settings, seeds: &[u64], out: &Path, device: &Device, control: Control) -> Result<Vec<Outcome>> {
+pub fn train_members(
+    settings: &Settings,
+    seeds: &[u64],
+    out: &Path,
+    device: &Device,
+    control: Control,
+) -> Result<Vec<Outcome>> {
     let mut seen = HashSet::new();
     if let Some(twice) = seeds.iter().find(|s| !seen.insert(**s)) {
         bail!("--seeds: {twice} is given twice; a soup's runs need distinct seeds");
@@ -27,9 +33,22 @@ pub fn train_members(settings: &Settings, seeds: &[u64], out: &Path, device: &De
     let mut members = Vec::with_capacity(seeds.len());
     for (i, &seed) in seeds.iter().enumerate() {
         let dir = member_dir(out, seed);
-        crate::progress::println(format!("seed {seed} ({} of {}): {}", i + 1, seeds.len(), dir.display()));
-        let outcome = train::run(Settings { seed, ..settings.clone() }, &dir, device, control)
-            .with_context(|| format!("run with seed {seed} in {}", dir.display()))?;
+        crate::progress::println(format!(
+            "seed {seed} ({} of {}): {}",
+            i + 1,
+            seeds.len(),
+            dir.display()
+        ));
+        let outcome = train::run(
+            Settings {
+                seed,
+                ..settings.clone()
+            },
+            &dir,
+            device,
+            control,
+        )
+        .with_context(|| format!("run with seed {seed} in {}", dir.display()))?;
         outcome
             .tokenizer
             .save(dir.join("tokenizer.json"), false)
@@ -46,7 +65,10 @@ pub fn train_members(settings: &Settings, seeds: &[u64], out: &Path, device: &De
 /// Writes `<to>/model.safetensors`, the mean of the best weights of the members in `out`
 /// (`export::finish` then writes the config and the rest).
 pub fn write_mean(members: &[Outcome], out: &Path, to: &Path) -> Result<()> {
-    let files: Vec<PathBuf> = members.iter().map(|m| member_dir(out, m.state.settings.seed).join("model.safetensors")).collect();
+    let files: Vec<PathBuf> = members
+        .iter()
+        .map(|m| member_dir(out, m.state.settings.seed).join("model.safetensors"))
+        .collect();
     std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
     average::save_mean(&files, to)
 }

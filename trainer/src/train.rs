@@ -200,7 +200,10 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     let window = config.max_position_embeddings - 2;
     let mut examples = batches::encode(&train, &tokenizer, &labels, special, window, &[])?;
     if examples.is_empty() {
-        bail!("{}: no training examples", settings.data.join("train.tsv").display());
+        bail!(
+            "{}: no training examples",
+            settings.data.join("train.tsv").display()
+        );
     }
     for dir in &settings.extra_data {
         let path = dir.join("train.tsv");
@@ -210,19 +213,34 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
         }
         // A teacher's distributions cover every label, so such a corpus is read as fully annotated.
         let soft = sentences.iter().any(|s| !s.soft.is_empty());
-        let unannotated =
-            if soft { Vec::new() } else { unannotated_tags(&labels, &data::entity_types(&sentences), &path)? };
-        let extra = batches::encode(&sentences, &tokenizer, &labels, special, window, &unannotated)?;
+        let unannotated = if soft {
+            Vec::new()
+        } else {
+            unannotated_tags(&labels, &data::entity_types(&sentences), &path)?
+        };
+        let extra = batches::encode(
+            &sentences,
+            &tokenizer,
+            &labels,
+            special,
+            window,
+            &unannotated,
+        )?;
         eprintln!(
             "joint training with {} ({} sentences; {})",
             path.display(),
             sentences.len(),
             match (soft, unannotated.is_empty()) {
-                (true, _) => "the teacher's distributions in its third column are the targets".to_string(),
+                (true, _) =>
+                    "the teacher's distributions in its third column are the targets".to_string(),
                 (false, true) => "its O may be only O".to_string(),
                 (false, false) => format!(
                     "its O may be {}",
-                    unannotated.iter().map(|&id| labels.tag(id as usize)).collect::<Vec<_>>().join(", ")
+                    unannotated
+                        .iter()
+                        .map(|&id| labels.tag(id as usize))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }
         );
@@ -275,7 +293,10 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
                 state.settings
             );
         }
-        progress::println(format!("resuming after epoch {} of {}", state.epochs_done, settings.epochs));
+        progress::println(format!(
+            "resuming after epoch {} of {}",
+            state.epochs_done, settings.epochs
+        ));
         state
     } else {
         if checkpoint.join("state.json").is_file() {
@@ -300,7 +321,8 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     for epoch in state.epochs_done + 1..=settings.epochs {
         let started = Instant::now();
         // Seeds derived from (seed, epoch): a resumed run sees the same batches and dropout.
-        let mut rng = StdRng::seed_from_u64(settings.seed.wrapping_mul(1000).wrapping_add(epoch as u64));
+        let mut rng =
+            StdRng::seed_from_u64(settings.seed.wrapping_mul(1000).wrapping_add(epoch as u64));
         let mut dropout = Dropout::new(
             settings.seed.wrapping_mul(7919).wrapping_add(epoch as u64),
             settings.hidden_dropout,
@@ -328,9 +350,16 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             });
             tokens += batch.tokens;
             if (i + 1) % LOSS_READ_EVERY == 0 || i + 1 == plan.len() {
-                loss_sum = loss_total.as_ref().expect("summed above").to_scalar::<f32>()? as f64;
+                loss_sum = loss_total
+                    .as_ref()
+                    .expect("summed above")
+                    .to_scalar::<f32>()? as f64;
                 let rate = tokens as f64 / started.elapsed().as_secs_f64();
-                bar.set_message(format!("loss {:.4} | {:.0} tok/s", loss_sum / (i + 1) as f64, rate));
+                bar.set_message(format!(
+                    "loss {:.4} | {:.0} tok/s",
+                    loss_sum / (i + 1) as f64,
+                    rate
+                ));
             }
             bar.inc(1);
         }
@@ -386,7 +415,8 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
             keep_best(&|p| Ok(varmap.save(p)?))?;
         }
         if let Some((a, mean)) = averaged.filter(|(a, _)| a.devel.overall.f1 > state.best_f1) {
-            (state.best_f1, state.best_epoch, state.best_averaged) = (a.devel.overall.f1, epoch, a.epochs);
+            (state.best_f1, state.best_epoch, state.best_averaged) =
+                (a.devel.overall.f1, epoch, a.epochs);
             keep_best(&|p| Ok(candle_core::safetensors::save(&mean, p)?))?;
         }
         save_checkpoint(&checkpoint, &state, &varmap, &optimiser)?;
@@ -397,14 +427,28 @@ pub fn run(settings: Settings, out: &Path, device: &Device, control: Control) ->
     // The best model is the one saved at its epoch; reading it back also covers a resumed run
     // whose best epoch came before the interruption.
     // SAFETY: read-only mapping of a file this process finished writing.
-    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[out.join("model.safetensors")], DType::F32, device)? };
+    let vb = unsafe {
+        VarBuilder::from_mmaped_safetensors(&[out.join("model.safetensors")], DType::F32, device)?
+    };
     let best = TokenClassifier::load(&Weights::float(vb), &config)?;
-    Ok(Outcome { best, state, config, tokenizer, devel, labels })
+    Ok(Outcome {
+        best,
+        state,
+        config,
+        tokenizer,
+        devel,
+        labels,
+    })
 }
 
 /// Saves this epoch's weights in the checkpoint directory, deletes those that fell out of the window,
 /// and returns the window's files, oldest first (on a resumed run the earlier ones are still there).
-fn keep_epoch_weights(checkpoint: &Path, epoch: usize, window: usize, varmap: &VarMap) -> Result<Vec<PathBuf>> {
+fn keep_epoch_weights(
+    checkpoint: &Path,
+    epoch: usize,
+    window: usize,
+    varmap: &VarMap,
+) -> Result<Vec<PathBuf>> {
     let file = |e: usize| checkpoint.join(format!("epoch-{e}.safetensors"));
     std::fs::create_dir_all(checkpoint)?;
     save_atomically(&file(epoch), |p| Ok(varmap.save(p)?))?;
@@ -413,7 +457,10 @@ fn keep_epoch_weights(checkpoint: &Path, epoch: usize, window: usize, varmap: &V
             std::fs::remove_file(file(old))?;
         }
     }
-    Ok((epoch.saturating_sub(window) + 1..=epoch).map(file).filter(|f| f.is_file()).collect())
+    Ok((epoch.saturating_sub(window) + 1..=epoch)
+        .map(file)
+        .filter(|f| f.is_file())
+        .collect())
 }
 
 /// Devel scores of the mean of `files` (none for fewer than two), with the mean itself.
@@ -429,9 +476,18 @@ fn evaluate_average(
     }
     let mean = average::mean_of(files, device)?;
     let vb = VarBuilder::from_tensors(mean.clone(), DType::F32, device);
-    let tagger = Tagger::new(TokenClassifier::load(&Weights::float(vb), config)?, tokenizer.clone())?;
+    let tagger = Tagger::new(
+        TokenClassifier::load(&Weights::float(vb), config)?,
+        tokenizer.clone(),
+    )?;
     let (_, report) = data::tag_and_score(&tagger, devel)?;
-    Ok(Some((Averaged { epochs: files.len(), devel: report }, mean)))
+    Ok(Some((
+        Averaged {
+            epochs: files.len(),
+            devel: report,
+        },
+        mean,
+    )))
 }
 
 /// The tags of the main corpus's entity types that an extra corpus does not annotate (its `O`
@@ -461,11 +517,16 @@ fn unannotated_tags(labels: &LabelSet, extra_types: &[String], path: &Path) -> R
 /// soft targets, each position's loss is the cross-entropy against its target distribution.
 fn loss(logits: &Tensor, batch: &Batch, smoothing: f64) -> Result<Tensor> {
     let n_labels = logits.dim(D::Minus1)?;
-    let flat = logits.reshape(((), n_labels))?.index_select(&batch.positions, 0)?;
+    let flat = logits
+        .reshape(((), n_labels))?
+        .index_select(&batch.positions, 0)?;
     let log_probs = candle_nn::ops::log_softmax(&flat, D::Minus1)?;
     let nll = match (&batch.allowed, &batch.soft) {
         (_, Some(soft)) => (&log_probs * soft)?.sum(D::Minus1)?.mean_all()?.neg()?,
-        (Some(allowed), None) => (&log_probs + allowed)?.log_sum_exp(D::Minus1)?.mean_all()?.neg()?,
+        (Some(allowed), None) => (&log_probs + allowed)?
+            .log_sum_exp(D::Minus1)?
+            .mean_all()?
+            .neg()?,
         (None, None) => candle_nn::loss::nll(&log_probs, &batch.targets)?,
     };
     if smoothing <= 0.0 {
@@ -476,14 +537,20 @@ fn loss(logits: &Tensor, batch: &Batch, smoothing: f64) -> Result<Tensor> {
 }
 
 pub fn per_type_f1(report: &Report) -> String {
-    report.per_type.iter().map(|(k, s)| format!("{k} {:.2}", 100.0 * s.f1)).collect::<Vec<_>>().join(", ")
+    report
+        .per_type
+        .iter()
+        .map(|(k, s)| format!("{k} {:.2}", 100.0 * s.f1))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Writes through a temporary file and renames, so a kill mid-write never leaves a torn file.
 pub(crate) fn save_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let tmp = path.with_extension("tmp");
     write(&tmp)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} into place", path.display()))
 }
 
 fn save_checkpoint(dir: &Path, state: &State, varmap: &VarMap, optimiser: &AdamW) -> Result<()> {
@@ -491,16 +558,27 @@ fn save_checkpoint(dir: &Path, state: &State, varmap: &VarMap, optimiser: &AdamW
     save_atomically(&dir.join("weights.safetensors"), |p| Ok(varmap.save(p)?))?;
     save_atomically(&dir.join("optimiser.safetensors"), |p| optimiser.save(p))?;
     // state.json last: it is what marks the checkpoint complete.
-    save_atomically(&dir.join("state.json"), |p| Ok(std::fs::write(p, serde_json::to_string_pretty(state)?)?))
+    save_atomically(&dir.join("state.json"), |p| {
+        Ok(std::fs::write(p, serde_json::to_string_pretty(state)?)?)
+    })
 }
 
-fn load_checkpoint(dir: &Path, varmap: &VarMap, optimiser: &mut AdamW, device: &Device) -> Result<State> {
+fn load_checkpoint(
+    dir: &Path,
+    varmap: &VarMap,
+    optimiser: &mut AdamW,
+    device: &Device,
+) -> Result<State> {
     let state_path = dir.join("state.json");
     let state: State = serde_json::from_str(&std::fs::read_to_string(&state_path)?)
         .with_context(|| format!("{} is not a checkpoint state", state_path.display()))?;
     let report = init::load_pretrained(varmap, &dir.join("weights.safetensors"), device)?;
     if !report.missing.is_empty() {
-        bail!("{}: checkpoint lacks {}", dir.display(), report.missing.join(", "));
+        bail!(
+            "{}: checkpoint lacks {}",
+            dir.display(),
+            report.missing.join(", ")
+        );
     }
     optimiser.load(&dir.join("optimiser.safetensors"), state.step)?;
     Ok(state)
@@ -535,27 +613,48 @@ mod tests {
 
     fn loss_of(e: &Example, predicted: [usize; 2]) -> f32 {
         let batch = Batch::new(&[e], 0, &labels(), &Device::Cpu).unwrap();
-        loss(&logits(predicted), &batch, 0.0).unwrap().to_scalar::<f32>().unwrap()
+        loss(&logits(predicted), &batch, 0.0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
     }
 
     #[test]
     fn a_corpus_without_chemicals_leaves_their_tags_open() {
-        let tags = unannotated_tags(&labels(), &["Disease".to_string()], Path::new("ncbi/train.tsv")).unwrap();
+        let tags = unannotated_tags(
+            &labels(),
+            &["Disease".to_string()],
+            Path::new("ncbi/train.tsv"),
+        )
+        .unwrap();
         assert_eq!(
-            tags.iter().map(|&id| labels().tag(id as usize).to_string()).collect::<Vec<_>>(),
+            tags.iter()
+                .map(|&id| labels().tag(id as usize).to_string())
+                .collect::<Vec<_>>(),
             ["B-Chemical", "I-Chemical"]
         );
-        assert!(unannotated_tags(&labels(), &["Chemical".into(), "Disease".into()], Path::new("x"))
-            .unwrap()
-            .is_empty());
+        assert!(unannotated_tags(
+            &labels(),
+            &["Chemical".into(), "Disease".into()],
+            Path::new("x")
+        )
+        .unwrap()
+        .is_empty());
     }
 
     #[test]
     fn an_extra_corpus_with_a_type_the_model_lacks_is_an_error_naming_file_and_type() {
-        let err =
-            unannotated_tags(&labels(), &["Gene".to_string()], Path::new("genes/train.tsv")).unwrap_err().to_string();
+        let err = unannotated_tags(
+            &labels(),
+            &["Gene".to_string()],
+            Path::new("genes/train.tsv"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            err.contains("genes/train.tsv") && err.contains("`Gene`") && err.contains("Chemical, Disease"),
+            err.contains("genes/train.tsv")
+                && err.contains("`Gene`")
+                && err.contains("Chemical, Disease"),
             "{err}"
         );
     }
@@ -574,26 +673,39 @@ mod tests {
         // averaged over the 2 positions), as in the full corpus.
         let missed_disease = loss_of(&disease_only, [o as usize, o as usize]);
         assert!(missed_disease > 3.99, "{missed_disease}");
-        assert!((missed_disease - loss_of(&full, [o as usize, o as usize])).abs() < 1e-3, "{missed_disease}");
+        assert!(
+            (missed_disease - loss_of(&full, [o as usize, o as usize])).abs() < 1e-3,
+            "{missed_disease}"
+        );
     }
 
     #[test]
-    fn a_batch_mixing_corpora_uses_the_partial_loss_and_agrees_with_cross_entropy_on_full_examples() {
+    fn a_batch_mixing_corpora_uses_the_partial_loss_and_agrees_with_cross_entropy_on_full_examples()
+    {
         let full = example([0, 3], &[]);
         let disease_only = example([0, 0], &[1, 2]);
         let batch = Batch::new(&[&full, &full], 0, &labels(), &Device::Cpu).unwrap();
         assert!(batch.allowed.is_none());
         let mixed = Batch::new(&[&full, &disease_only], 0, &labels(), &Device::Cpu).unwrap();
         let allowed = mixed.allowed.as_ref().unwrap().to_vec2::<f32>().unwrap();
-        let open: Vec<Vec<bool>> = allowed.iter().map(|row| row.iter().map(|&v| v == 0.0).collect()).collect();
+        let open: Vec<Vec<bool>> = allowed
+            .iter()
+            .map(|row| row.iter().map(|&v| v == 0.0).collect())
+            .collect();
         assert_eq!(open[0], [true, false, false, false, false]);
         assert_eq!(open[1], [false, false, false, true, false]);
         assert_eq!(open[2], [true, true, true, false, false]);
         // On fully annotated examples the partial form is plain cross-entropy.
-        let x = Tensor::from_vec((0..40).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(), (2, 4, 5), &Device::Cpu)
-            .unwrap();
+        let x = Tensor::from_vec(
+            (0..40).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(),
+            (2, 4, 5),
+            &Device::Cpu,
+        )
+        .unwrap();
         let forced = Batch {
-            allowed: Some(Tensor::from_vec(allowed[..2].concat().repeat(2), (4, 5), &Device::Cpu).unwrap()),
+            allowed: Some(
+                Tensor::from_vec(allowed[..2].concat().repeat(2), (4, 5), &Device::Cpu).unwrap(),
+            ),
             ..Batch::new(&[&full, &full], 0, &labels(), &Device::Cpu).unwrap()
         };
         let a = loss(&x, &batch, 0.0).unwrap().to_scalar::<f32>().unwrap();
@@ -613,19 +725,29 @@ mod tests {
         let rows = batch.soft.as_ref().unwrap().to_vec2::<f32>().unwrap();
         assert_eq!(rows, [one_hot(o), one_hot(b_dis), one_hot(o), unsure]);
         // One-hot rows give plain cross-entropy: the same loss as the tags alone.
-        let x = Tensor::from_vec((0..40).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(), (2, 4, 5), &Device::Cpu)
-            .unwrap();
+        let x = Tensor::from_vec(
+            (0..40).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(),
+            (2, 4, 5),
+            &Device::Cpu,
+        )
+        .unwrap();
         let plain = Batch::new(&[&tagged, &tagged], 0, &labels(), &Device::Cpu).unwrap();
         let rows = [one_hot(o), one_hot(b_dis)].concat().repeat(2);
         let as_soft = Batch {
             soft: Some(Tensor::from_vec(rows, (4, 5), &Device::Cpu).unwrap()),
             ..Batch::new(&[&tagged, &tagged], 0, &labels(), &Device::Cpu).unwrap()
         };
-        let (a, b) = (loss(&x, &plain, 0.0).unwrap(), loss(&x, &as_soft, 0.0).unwrap());
+        let (a, b) = (
+            loss(&x, &plain, 0.0).unwrap(),
+            loss(&x, &as_soft, 0.0).unwrap(),
+        );
         assert!((a.to_scalar::<f32>().unwrap() - b.to_scalar::<f32>().unwrap()).abs() < 1e-5);
         // A word the teacher splits evenly between O and Disease costs least where the student does too.
         let even = soft_loss_of(&taught, [0.0, 0.0]);
-        assert!(even < soft_loss_of(&taught, [4.0, 0.0]) && even < soft_loss_of(&taught, [0.0, 4.0]), "{even}");
+        assert!(
+            even < soft_loss_of(&taught, [4.0, 0.0]) && even < soft_loss_of(&taught, [0.0, 4.0]),
+            "{even}"
+        );
     }
 
     #[test]
@@ -633,8 +755,14 @@ mod tests {
         let mut taught = example([0, 3], &[]);
         taught.soft = vec![one_hot(0), one_hot(3)];
         let partial = example([0, 3], &[1, 2]);
-        let err = Batch::new(&[&taught, &partial], 0, &labels(), &Device::Cpu).err().unwrap().to_string();
-        assert!(err.contains("soft targets") && err.contains("partially annotated"), "{err}");
+        let err = Batch::new(&[&taught, &partial], 0, &labels(), &Device::Cpu)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("soft targets") && err.contains("partially annotated"),
+            "{err}"
+        );
     }
 
     fn one_hot(label: usize) -> Vec<f32> {

@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 use medlight_ner::testing::{tiny_config, tiny_tokenizer_json};
 use medlight_ner::LabelSet;
 
-const SENTENCE: &str = "cisplatin\tB-Chemical\ncaused\tO\nrenal\tB-Disease\nfailure\tI-Disease\n.\tO\n\n";
+const SENTENCE: &str =
+    "cisplatin\tB-Chemical\ncaused\tO\nrenal\tB-Disease\nfailure\tI-Disease\n.\tO\n\n";
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("medlight-cli-{name}-{}", std::process::id()));
@@ -26,7 +27,15 @@ fn scratch(name: &str) -> PathBuf {
 fn train(dir: &PathBuf, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trainer"))
         .arg("train")
-        .args(["--device", "cpu", "--no-distill", "--epochs", "2", "--batch-size", "2"])
+        .args([
+            "--device",
+            "cpu",
+            "--no-distill",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "2",
+        ])
         .arg("--data")
         .arg(dir.join("data"))
         .arg("--base")
@@ -45,18 +54,33 @@ fn a_given_base_without_its_weights_names_the_missing_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("model.safetensors"), "{stderr}");
-    assert!(!stderr.contains("fetching"), "only the default directory is fetched: {stderr}");
+    assert!(
+        !stderr.contains("fetching"),
+        "only the default directory is fetched: {stderr}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_run_prints_its_plan_and_measured_time_per_step() {
     let dir = scratch("plan");
-    let out = train(&dir, &["--from-scratch", "--seeds", "1,2,3,4", "--max-train-sentences", "10"]);
+    let out = train(
+        &dir,
+        &[
+            "--from-scratch",
+            "--seeds",
+            "1,2,3,4",
+            "--max-train-sentences",
+            "10",
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     // 10 sentences in batches of 2: 5 steps per epoch; 4 runs of 2 epochs.
-    assert!(stderr.contains("plan: 4 × soup (2 epochs × 5 steps), then export and scoring = 40 steps"), "{stderr}");
+    assert!(
+        stderr.contains("plan: 4 × soup (2 epochs × 5 steps), then export and scoring = 40 steps"),
+        "{stderr}"
+    );
     assert!(stderr.contains("s/step on Cpu"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

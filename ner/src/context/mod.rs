@@ -107,43 +107,47 @@ impl Experiencer {
 }
 
 impl Context {
-    /// The statuses other than the default, as short words (CSS classes and screen-reader text):
-    /// "negated", "possible", "hypothetical", "historical", "family", "other".
-    pub fn statuses(&self) -> Vec<&'static str> {
+    /// Each status other than the default, with the field of `triggers` that decided it.
+    fn decided(&self) -> Vec<(&'static str, &Option<String>)> {
+        let t = &self.triggers;
         let mut out = Vec::new();
         if self.negated {
-            out.push("negated");
+            out.push(("negated", &t.negated));
         }
-        match self.certainty {
-            Certainty::Certain => {}
-            Certainty::Possible => out.push("possible"),
-            Certainty::Hypothetical => out.push("hypothetical"),
+        if self.certainty != Certainty::Certain {
+            out.push((self.certainty.as_str(), &t.certainty));
         }
-        if self.temporality == Temporality::Historical {
-            out.push("historical");
+        if self.temporality != Temporality::Recent {
+            out.push((self.temporality.as_str(), &t.temporality));
         }
-        match self.experiencer {
-            Experiencer::Patient => {}
-            Experiencer::Family => out.push("family"),
-            Experiencer::Other => out.push("other"),
+        if self.experiencer != Experiencer::Patient {
+            out.push((self.experiencer.as_str(), &t.experiencer));
         }
         out
     }
 
+    /// The statuses other than the default, as short words (CSS classes and screen-reader text):
+    /// "negated", "possible", "hypothetical", "historical", "family", "other".
+    pub fn statuses(&self) -> Vec<&'static str> {
+        self.decided()
+            .into_iter()
+            .map(|(status, _)| status)
+            .collect()
+    }
+
     /// Each status with the phrase that decided it, for a tooltip: "negated by 'denies'".
     pub fn explanation(&self) -> Vec<String> {
-        let t = &self.triggers;
-        let why = |status: &str, trigger: &Option<String>| match trigger {
-            Some(phrase) => format!("{status} by '{phrase}'"),
-            None => status.to_string(),
-        };
-        self.statuses()
+        self.decided()
             .into_iter()
-            .map(|status| match status {
-                "negated" => why(status, &t.negated),
-                "possible" | "hypothetical" => why(status, &t.certainty),
-                "historical" => why(status, &t.temporality),
-                _ => why(&format!("experienced by {status}"), &t.experiencer),
+            .map(|(status, trigger)| {
+                let status = match status {
+                    "family" | "other" => format!("experienced by {status}"),
+                    _ => status.to_string(),
+                };
+                match trigger {
+                    Some(phrase) => format!("{status} by '{phrase}'"),
+                    None => status,
+                }
             })
             .collect()
     }
@@ -193,7 +197,9 @@ impl ContextRules {
 
     /// Parses a lexicon in the TSV format of the built-in one.
     pub fn from_tsv(name: &str, data: &str) -> Result<Self, String> {
-        Ok(ContextRules { lexicon: Lexicon::parse(name, data)? })
+        Ok(ContextRules {
+            lexicon: Lexicon::parse(name, data)?,
+        })
     }
 
     /// The context of the byte span [start, end) of one sentence.
@@ -210,9 +216,14 @@ impl ContextRules {
         let mut bounds: Vec<usize> = headers.iter().flat_map(|h| [h.start, h.end]).collect();
         bounds.insert(0, 0);
         bounds.push(text.len());
+        // The worker calls this once per chunk with the whole text: split into sentences only the
+        // sections that hold one of this call's entities.
         let mut spans = Vec::new();
         for w in bounds.windows(2) {
-            spans.extend(sentence_spans(text, w[0], w[1].max(w[0])));
+            let (from, to) = (w[0], w[1].max(w[0]));
+            if entities.iter().any(|e| e.start >= from && e.start < to) {
+                spans.extend(sentence_spans(text, from, to));
+            }
         }
         let mut cache: Option<(usize, Sentence)> = None;
         for e in entities.iter_mut() {

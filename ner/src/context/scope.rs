@@ -28,7 +28,12 @@ impl Sentence {
             match lex.longest(&ws, i) {
                 Some((n, rules)) => {
                     let text = text[ws[i].0..ws[i + n - 1].1].to_string();
-                    hits.push(Hit { from: i, to: i + n, text, rules: rules.to_vec() });
+                    hits.push(Hit {
+                        from: i,
+                        to: i + n,
+                        text,
+                        rules: rules.to_vec(),
+                    });
                     i += n;
                 }
                 None => i += 1,
@@ -39,8 +44,16 @@ impl Sentence {
 
     /// Word range [from, to) of the byte span [start, end) (offsets into the sentence).
     pub fn word_range(&self, start: usize, end: usize) -> (usize, usize) {
-        let from = self.words.iter().position(|w| w.1 > start).unwrap_or(self.words.len());
-        let to = self.words.iter().rposition(|w| w.0 < end).map_or(from, |i| i + 1);
+        let from = self
+            .words
+            .iter()
+            .position(|w| w.1 > start)
+            .unwrap_or(self.words.len());
+        let to = self
+            .words
+            .iter()
+            .rposition(|w| w.0 < end)
+            .map_or(from, |i| i + 1);
         (from, to.max(from))
     }
 

@@ -24,7 +24,11 @@ fn pseudo_triggers_do_not_negate() {
 
 #[test]
 fn terminators_end_scope() {
-    for s in ["No fever but has cough.", "No fever, however cough.", "No pain except cough."] {
+    for s in [
+        "No fever but has cough.",
+        "No fever, however cough.",
+        "No pain except cough.",
+    ] {
         assert!(!ctx(s, "cough").negated, "{s}");
     }
 }
@@ -38,11 +42,25 @@ fn post_triggers_act_backward() {
 #[test]
 fn possible_hypothetical_historical_family() {
     assert_eq!(ctx("Rule out MI.", "MI").certainty, Certainty::Possible);
-    assert_eq!(ctx("Return if you develop fever.", "fever").certainty, Certainty::Hypothetical);
-    assert_eq!(ctx("History of stroke.", "stroke").temporality, Temporality::Historical);
-    assert_eq!(ctx("Mother had breast cancer.", "breast cancer").experiencer, Experiencer::Family);
-    assert_eq!(ctx("Mother had breast cancer.", "breast cancer").triggers.experiencer.as_deref(),
-        Some("Mother"));
+    assert_eq!(
+        ctx("Return if you develop fever.", "fever").certainty,
+        Certainty::Hypothetical
+    );
+    assert_eq!(
+        ctx("History of stroke.", "stroke").temporality,
+        Temporality::Historical
+    );
+    assert_eq!(
+        ctx("Mother had breast cancer.", "breast cancer").experiencer,
+        Experiencer::Family
+    );
+    assert_eq!(
+        ctx("Mother had breast cancer.", "breast cancer")
+            .triggers
+            .experiencer
+            .as_deref(),
+        Some("Mother")
+    );
 }
 
 #[test]
@@ -52,7 +70,12 @@ fn section_headers_set_context_until_the_next() {
         .iter()
         .map(|w| {
             let start = text.find(w).unwrap();
-            Entity { start, end: start + w.len(), label: "Disease".into(), ..Default::default() }
+            Entity {
+                start,
+                end: start + w.len(),
+                label: "Disease".into(),
+                ..Default::default()
+            }
         })
         .collect();
     ContextRules::default().apply(text, &mut es);
@@ -65,4 +88,51 @@ fn section_headers_set_context_until_the_next() {
 fn bad_lexicon_rows_name_their_line() {
     let err = ContextRules::from_tsv("x.tsv", "# c\nno\tnegated\n").unwrap_err();
     assert!(err.contains("x.tsv:2"), "{err}");
+}
+
+#[test]
+fn statuses_and_explanation_name_each_non_default_value_and_its_trigger() {
+    let c = ctx("Denies chest pain.", "chest pain");
+    assert_eq!(c.statuses(), vec!["negated"]);
+    assert_eq!(c.explanation(), vec!["negated by 'Denies'"]);
+    let c = ctx("Mother had breast cancer.", "breast cancer");
+    assert_eq!(c.statuses(), vec!["family"]);
+    assert_eq!(c.explanation(), vec!["experienced by family by 'Mother'"]);
+    assert!(Context::default().statuses().is_empty());
+    let untriggered = Context {
+        certainty: Certainty::Possible,
+        ..Default::default()
+    };
+    assert_eq!(untriggered.explanation(), vec!["possible"]);
+}
+
+#[test]
+fn a_chunk_of_entities_gets_the_context_it_gets_with_all_of_them() {
+    let text = "FAMILY HISTORY: diabetes.\nHPI: Denies fever. Has cough.\nPLAN: return if rash.";
+    let all: Vec<Entity> = ["diabetes", "fever", "cough", "rash"]
+        .iter()
+        .map(|w| {
+            let start = text.find(w).unwrap();
+            Entity {
+                start,
+                end: start + w.len(),
+                label: "Disease".into(),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let rules = ContextRules::default();
+    let mut whole = all.clone();
+    rules.apply(text, &mut whole);
+    for (i, e) in all.iter().enumerate() {
+        let mut one = vec![e.clone()];
+        rules.apply(text, &mut one);
+        assert_eq!(
+            one[0].context,
+            whole[i].context,
+            "{}",
+            &text[e.start..e.end]
+        );
+    }
+    assert!(whole[1].context.negated && !whole[2].context.negated);
 }

@@ -16,7 +16,10 @@ use super::int_linear::IntLinear;
 use super::weights::Weights;
 use crate::{BertConfig, Error, Result};
 
-const WEIGHT_INIT: Init = Init::Randn { mean: 0.0, stdev: 0.02 };
+const WEIGHT_INIT: Init = Init::Randn {
+    mean: 0.0,
+    stdev: 0.02,
+};
 const ZERO: Init = Init::Const(0.0);
 const ONE: Init = Init::Const(1.0);
 
@@ -34,15 +37,26 @@ impl Linear {
         let bias = w.tensor(out_dim, "bias", ZERO)?;
         if w.device().is_cpu() {
             if let Some(rows) = w.int_rows((out_dim, in_dim), "weight")? {
-                return Ok(Self::Int(Arc::new(IntLinear::from_rows(&rows, bias.to_vec1()?))));
+                return Ok(Self::Int(Arc::new(IntLinear::from_rows(
+                    &rows,
+                    bias.to_vec1()?,
+                ))));
             }
         }
         match w.blocks((out_dim, in_dim), "weight")? {
             Some(blocks) if w.device().is_cpu() => {
                 let weight = blocks.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1()?;
-                Ok(Self::Int(Arc::new(IntLinear::new(&weight, bias.to_vec1()?, in_dim, out_dim))))
+                Ok(Self::Int(Arc::new(IntLinear::new(
+                    &weight,
+                    bias.to_vec1()?,
+                    in_dim,
+                    out_dim,
+                ))))
             }
-            _ => Ok(Self::Float { weight: w.tensor((out_dim, in_dim), "weight", WEIGHT_INIT)?, bias }),
+            _ => Ok(Self::Float {
+                weight: w.tensor((out_dim, in_dim), "weight", WEIGHT_INIT)?,
+                bias,
+            }),
         }
     }
 
@@ -60,7 +74,8 @@ impl Linear {
         let mut dims = x.dims().to_vec();
         let in_dim = dims.pop().expect("linear input has a last dimension");
         let rows: usize = dims.iter().product();
-        let y = matmul_in(&x.reshape((rows, in_dim))?, &weight.t()?, compute)?.broadcast_add(bias)?;
+        let y =
+            matmul_in(&x.reshape((rows, in_dim))?, &weight.t()?, compute)?.broadcast_add(bias)?;
         dims.push(y.dim(1)?);
         Ok(y.reshape(dims)?)
     }
@@ -71,7 +86,9 @@ fn matmul_in(a: &Tensor, b: &Tensor, compute: DType) -> Result<Tensor> {
     if compute == DType::F32 {
         return Ok(a.matmul(b)?);
     }
-    Ok(a.to_dtype(compute)?.matmul(&b.to_dtype(compute)?)?.to_dtype(DType::F32)?)
+    Ok(a.to_dtype(compute)?
+        .matmul(&b.to_dtype(compute)?)?
+        .to_dtype(DType::F32)?)
 }
 
 /// Layer norm over the last dimension, with the ops that [`Pass`] picks (candle_nn's `LayerNorm`
@@ -113,12 +130,23 @@ impl Pass {
 
 impl LayerNorm {
     pub fn load(w: &Weights, size: usize, eps: f64) -> Result<Self> {
-        Ok(Self { weight: w.tensor(size, "weight", ONE)?, bias: w.tensor(size, "bias", ZERO)?, eps })
+        Ok(Self {
+            weight: w.tensor(size, "weight", ONE)?,
+            bias: w.tensor(size, "bias", ZERO)?,
+            eps,
+        })
     }
 
     pub fn forward(&self, x: &Tensor, pass: Pass) -> Result<Tensor> {
         let norm = match pass {
-            Pass::Inference => return Ok(candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?),
+            Pass::Inference => {
+                return Ok(candle_nn::ops::layer_norm(
+                    x,
+                    &self.weight,
+                    &self.bias,
+                    self.eps as f32,
+                )?)
+            }
             Pass::Train => super::train_ops::primitive_layer_norm,
             Pass::TrainFused => super::train_ops::layer_norm,
         };
@@ -146,13 +174,18 @@ impl Activation {
             "gelu" => Ok(Self::GeluErf),
             "gelu_new" | "gelu_pytorch_tanh" => Ok(Self::GeluTanh),
             "relu" => Ok(Self::Relu),
-            other => Err(Error::Config { field: "hidden_act".into(), message: format!("`{other}` is not supported") }),
+            other => Err(Error::Config {
+                field: "hidden_act".into(),
+                message: format!("`{other}` is not supported"),
+            }),
         }
     }
 
     fn forward(self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(match self {
-            Self::GeluErf if !train && x.device().is_cpu() => x.contiguous()?.apply_op1_no_bwd(&FastGelu)?,
+            Self::GeluErf if !train && x.device().is_cpu() => {
+                x.contiguous()?.apply_op1_no_bwd(&FastGelu)?
+            }
             Self::GeluErf => x.gelu_erf()?,
             Self::GeluTanh => x.gelu()?,
             Self::Relu => x.relu()?,
@@ -192,11 +225,18 @@ impl WordTable {
         for id in ids.to_vec1::<u32>()? {
             let id = id as usize;
             if id >= vocab {
-                return Err(Error::ModelFile(format!("token id {id} is outside the vocabulary of {vocab}")));
+                return Err(Error::ModelFile(format!(
+                    "token id {id} is outside the vocabulary of {vocab}"
+                )));
             }
             picked.extend_from_slice(&data[id * row_bytes..(id + 1) * row_bytes]);
         }
-        let rows = qtensor_from_ggml(dtype, &picked, vec![picked.len() / row_bytes, hidden], &Device::Cpu)?;
+        let rows = qtensor_from_ggml(
+            dtype,
+            &picked,
+            vec![picked.len() / row_bytes, hidden],
+            &Device::Cpu,
+        )?;
         Ok(rows.dequantize(&Device::Cpu)?)
     }
 }
@@ -219,12 +259,16 @@ impl Embeddings {
         };
         Ok(Self {
             word,
-            position: w
-                .pp("position_embeddings")
-                .tensor((c.max_position_embeddings, c.hidden_size), "weight", WEIGHT_INIT)?,
-            token_type: w
-                .pp("token_type_embeddings")
-                .tensor((c.type_vocab_size, c.hidden_size), "weight", WEIGHT_INIT)?,
+            position: w.pp("position_embeddings").tensor(
+                (c.max_position_embeddings, c.hidden_size),
+                "weight",
+                WEIGHT_INIT,
+            )?,
+            token_type: w.pp("token_type_embeddings").tensor(
+                (c.type_vocab_size, c.hidden_size),
+                "weight",
+                WEIGHT_INIT,
+            )?,
             norm: LayerNorm::load(&w.pp("LayerNorm"), c.hidden_size, c.layer_norm_eps)?,
         })
     }
@@ -236,7 +280,9 @@ impl Embeddings {
         let positions = self.position.narrow(0, 0, len)?;
         // Single-segment input: every token has type 0.
         let token_type = self.token_type.narrow(0, 0, 1)?;
-        let x = words.broadcast_add(&positions)?.broadcast_add(&token_type)?;
+        let x = words
+            .broadcast_add(&positions)?
+            .broadcast_add(&token_type)?;
         let x = self.norm.forward(&x, Pass::of(drop.as_deref()))?;
         let p = drop.as_deref().map_or(0.0, |d| d.hidden);
         dropout(&x, p, drop.as_deref_mut())
@@ -269,7 +315,11 @@ impl Layer {
             key: Linear::load(&own.pp("key"), h, h)?,
             value: Linear::load(&own.pp("value"), h, h)?,
             attention_out: Linear::load(&attention.pp("output").pp("dense"), h, h)?,
-            attention_norm: LayerNorm::load(&attention.pp("output").pp("LayerNorm"), h, c.layer_norm_eps)?,
+            attention_norm: LayerNorm::load(
+                &attention.pp("output").pp("LayerNorm"),
+                h,
+                c.layer_norm_eps,
+            )?,
             intermediate: Linear::load(&w.pp("intermediate").pp("dense"), h, c.intermediate_size)?,
             output: Linear::load(&w.pp("output").pp("dense"), c.intermediate_size, h)?,
             output_norm: LayerNorm::load(&w.pp("output").pp("LayerNorm"), h, c.layer_norm_eps)?,
@@ -280,19 +330,27 @@ impl Layer {
     }
 
     /// `mask_bias` is `(batch, 1, 1, len)`: 0 for real tokens, a large negative for padding.
-    fn forward(&self, x: &Tensor, mask_bias: &Tensor, mut drop: Option<&mut Dropout>) -> Result<Tensor> {
+    fn forward(
+        &self,
+        x: &Tensor,
+        mask_bias: &Tensor,
+        mut drop: Option<&mut Dropout>,
+    ) -> Result<Tensor> {
         let pass = Pass::of(drop.as_deref());
         let train = pass != Pass::Inference;
         let (batch, len, hidden) = x.dims3()?;
         let head_dim = hidden / self.heads;
         let split = |t: Tensor| -> Result<Tensor> {
-            Ok(t.reshape((batch, len, self.heads, head_dim))?.transpose(1, 2)?.contiguous()?)
+            Ok(t.reshape((batch, len, self.heads, head_dim))?
+                .transpose(1, 2)?
+                .contiguous()?)
         };
         let c = self.compute;
         let q = split(self.query.forward_in(x, c)?)?;
         let k = split(self.key.forward_in(x, c)?)?;
         let v = split(self.value.forward_in(x, c)?)?;
-        let scores = (matmul_in(&q, &k.t()?, c)? / (head_dim as f64).sqrt())?.broadcast_add(mask_bias)?;
+        let scores =
+            (matmul_in(&q, &k.t()?, c)? / (head_dim as f64).sqrt())?.broadcast_add(mask_bias)?;
         let probs = if pass == Pass::TrainFused {
             super::train_ops::softmax_last_dim(&scores)?
         } else if train {
@@ -304,11 +362,19 @@ impl Layer {
         };
         let p = drop.as_deref().map_or(0.0, |d| d.attention);
         let probs = dropout(&probs, p, drop.as_deref_mut())?;
-        let context = matmul_in(&probs, &v, c)?.transpose(1, 2)?.reshape((batch, len, hidden))?;
+        let context = matmul_in(&probs, &v, c)?
+            .transpose(1, 2)?
+            .reshape((batch, len, hidden))?;
         let p = drop.as_deref().map_or(0.0, |d| d.hidden);
-        let attended = dropout(&self.attention_out.forward_in(&context, c)?, p, drop.as_deref_mut())?;
+        let attended = dropout(
+            &self.attention_out.forward_in(&context, c)?,
+            p,
+            drop.as_deref_mut(),
+        )?;
         let x = self.attention_norm.forward(&(attended + x)?, pass)?;
-        let inner = self.activation.forward(&self.intermediate.forward_in(&x, c)?, train)?;
+        let inner = self
+            .activation
+            .forward(&self.intermediate.forward_in(&x, c)?, train)?;
         let out = dropout(&self.output.forward_in(&inner, c)?, p, drop.as_deref_mut())?;
         self.output_norm.forward(&(out + x)?, pass)
     }
@@ -341,7 +407,9 @@ impl BertEncoder {
 
     /// Whether the linear layers run in integers (see [`Linear::Int`]).
     pub fn computes_in_integers(&self) -> bool {
-        self.layers.first().is_some_and(|layer| matches!(layer.query, Linear::Int(_)))
+        self.layers
+            .first()
+            .is_some_and(|layer| matches!(layer.query, Linear::Int(_)))
     }
 
     /// Stops training the word embeddings: they then get no gradient (saving the backward pass
@@ -362,10 +430,16 @@ impl BertEncoder {
     }
 
     /// `ids` and `mask` are `(batch, len)` u32; returns `(batch, len, hidden)`.
-    pub fn forward(&self, ids: &Tensor, mask: &Tensor, mut drop: Option<&mut Dropout>) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        mut drop: Option<&mut Dropout>,
+    ) -> Result<Tensor> {
         let (batch, len) = mask.dims2()?;
         // 0 where attended, -10⁴ where padding (as Hugging Face's BERT does in f32).
-        let mask_bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 10_000.0)?.reshape((batch, 1, 1, len))?;
+        let mask_bias =
+            ((mask.to_dtype(DType::F32)? - 1.0)? * 10_000.0)?.reshape((batch, 1, 1, len))?;
         let mut x = self.embeddings.forward(ids, drop.as_deref_mut())?;
         for layer in &self.layers {
             x = layer.forward(&x, &mask_bias, drop.as_deref_mut())?;
@@ -402,7 +476,12 @@ mod tests {
             let mut dropout = Dropout::new(1, 0.0, 0.0);
             dropout.fused = fused;
             let logits = model.forward(&ids, &mask, Some(&mut dropout)).unwrap();
-            let grads = (&logits * &logits).unwrap().sum_all().unwrap().backward().unwrap();
+            let grads = (&logits * &logits)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
             let mut values: Vec<f32> = logits.flatten_all().unwrap().to_vec1().unwrap();
             for var in varmap.all_vars() {
                 if let Some(g) = grads.get(var.as_tensor()) {
@@ -413,8 +492,15 @@ mod tests {
         };
         let (fused, primitive) = (run(true), run(false));
         assert_eq!(fused.len(), primitive.len());
-        let worst = fused.iter().zip(&primitive).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0.0f32, f32::max);
-        assert!(fused.iter().all(|x| x.is_finite()) && worst < 1e-4, "worst difference {worst}");
+        let worst = fused
+            .iter()
+            .zip(&primitive)
+            .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+            .fold(0.0f32, f32::max);
+        assert!(
+            fused.iter().all(|x| x.is_finite()) && worst < 1e-4,
+            "worst difference {worst}"
+        );
     }
 
     #[test]
@@ -423,16 +509,39 @@ mod tests {
         for dtype in [GgmlDType::Q4_0, GgmlDType::Q8_0] {
             let bytes = gguf_bytes(&varmap, &model.config, dtype).unwrap();
             let weights = QuantizedWeights::from_gguf(&bytes, &Device::Cpu).unwrap();
-            let w = Weights::quantized(&weights).pp("bert").pp("embeddings").pp("word_embeddings");
+            let w = Weights::quantized(&weights)
+                .pp("bert")
+                .pp("embeddings")
+                .pp("word_embeddings");
             let shape = (model.config.vocab_size, model.config.hidden_size);
-            let blocks = WordTable::Blocks(w.blocks(shape, "weight").unwrap().expect("stored in blocks"));
+            let blocks = WordTable::Blocks(
+                w.blocks(shape, "weight")
+                    .unwrap()
+                    .expect("stored in blocks"),
+            );
             let dense = WordTable::Dense(w.tensor(shape, "weight", ZERO).unwrap());
             let ids = Tensor::new(&[[3u32, 0, 7], [35, 7, 1]], &Device::Cpu).unwrap();
-            let a: Vec<f32> = blocks.rows(&ids).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-            let b: Vec<f32> = dense.rows(&ids).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let a: Vec<f32> = blocks
+                .rows(&ids)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let b: Vec<f32> = dense
+                .rows(&ids)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
             assert_eq!(a, b, "{dtype:?}");
             let outside = Tensor::new(&[99u32], &Device::Cpu).unwrap();
-            assert!(blocks.rows(&outside).unwrap_err().to_string().contains("outside the vocabulary"));
+            assert!(blocks
+                .rows(&outside)
+                .unwrap_err()
+                .to_string()
+                .contains("outside the vocabulary"));
         }
     }
 }

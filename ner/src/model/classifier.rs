@@ -30,7 +30,10 @@ impl TokenClassifier {
 
     /// A model whose weights are variables in `varmap` (created there if absent), for training.
     pub fn trainable(varmap: &VarMap, config: &BertConfig, device: &Device) -> Result<Self> {
-        Self::load(&Weights::float(VarBuilder::from_varmap(varmap, DType::F32, device)), config)
+        Self::load(
+            &Weights::float(VarBuilder::from_varmap(varmap, DType::F32, device)),
+            config,
+        )
     }
 
     /// The quantised model of a model file: the safetensors file the web app fetches, or GGUF.
@@ -70,7 +73,12 @@ impl TokenClassifier {
 
     /// Logits `(batch, len, labels)` for `(batch, len)` u32 ids and attention mask.
     /// With `dropout`, the model is in training mode.
-    pub fn forward(&self, ids: &Tensor, mask: &Tensor, mut dropout: Option<&mut Dropout>) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        mut dropout: Option<&mut Dropout>,
+    ) -> Result<Tensor> {
         let hidden = self.encoder.forward(ids, mask, dropout.as_deref_mut())?;
         let hidden = match dropout {
             Some(d) => {
@@ -82,4 +90,3 @@ impl TokenClassifier {
         self.classifier.forward(&hidden)
     }
 }
-

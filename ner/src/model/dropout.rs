@@ -23,7 +23,13 @@ pub struct Dropout {
 
 impl Dropout {
     pub fn new(seed: u64, hidden: f32, attention: f32) -> Self {
-        Self { rng: StdRng::seed_from_u64(seed), hidden, attention, device_seeded: false, fused: false }
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            hidden,
+            attention,
+            device_seeded: false,
+            fused: false,
+        }
     }
 
     /// Zeroes each element with probability `p` and scales the rest by `1 / (1 - p)`.
@@ -48,8 +54,15 @@ impl Dropout {
             let mask = (kept.to_dtype(DType::F32)? * keep as f64)?.to_dtype(xs.dtype())?;
             return Ok(xs.mul(&mask)?);
         }
-        let mask: Vec<f32> =
-            (0..xs.elem_count()).map(|_| if self.rng.random::<f32>() < p { 0.0 } else { keep }).collect();
+        let mask: Vec<f32> = (0..xs.elem_count())
+            .map(|_| {
+                if self.rng.random::<f32>() < p {
+                    0.0
+                } else {
+                    keep
+                }
+            })
+            .collect();
         let mask = Tensor::from_vec(mask, xs.shape(), xs.device())?.to_dtype(xs.dtype())?;
         Ok(xs.mul(&mask)?)
     }

@@ -37,7 +37,9 @@ fn exp_nonpositive(x: f32) -> f32 {
     let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
     // ln 2 in two parts, so r keeps its low bits.
     let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r / 720.0)))));
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r / 720.0)))));
     p * f32::from_bits(((n as i32 + 127) as u32) << 23)
 }
 
@@ -53,8 +55,15 @@ impl CustomOp1 for FastGelu {
         "fast-gelu"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let y = contiguous_f32(self.name(), storage, layout)?.iter().map(|&x| gelu(x)).collect();
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let y = contiguous_f32(self.name(), storage, layout)?
+            .iter()
+            .map(|&x| gelu(x))
+            .collect();
         Ok((CpuStorage::F32(y), layout.shape().clone()))
     }
 }
@@ -67,7 +76,11 @@ impl CustomOp1 for FastSoftmax {
         "fast-softmax"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let width = layout.shape().dims().last().copied().unwrap_or(1).max(1);
         let mut y = contiguous_f32(self.name(), storage, layout)?.to_vec();
         for row in y.chunks_exact_mut(width) {
@@ -94,7 +107,10 @@ mod tests {
         let fast: Vec<f32> = t.apply_op1_no_bwd(&FastGelu).unwrap().to_vec1().unwrap();
         for ((x, e), f) in xs.iter().zip(&exact).zip(&fast) {
             // erf within 5e-7, scaled by x/2, plus rounding of the result.
-            assert!((e - f).abs() <= 2.5e-7 * x.abs().max(1.0) + e.abs() * f32::EPSILON, "gelu({x}): {f} vs {e}");
+            assert!(
+                (e - f).abs() <= 2.5e-7 * x.abs().max(1.0) + e.abs() * f32::EPSILON,
+                "gelu({x}): {f} vs {e}"
+            );
         }
     }
 
@@ -111,11 +127,27 @@ mod tests {
     #[test]
     fn matches_candles_softmax_with_masked_scores() {
         // Attention scores with padding masked by -10⁴, as the encoder makes them.
-        let mut xs: Vec<f32> = (0..12 * 38).map(|i| ((i * 37) % 101) as f32 / 9.0 - 5.0).collect();
-        xs.iter_mut().skip(30).step_by(38).for_each(|v| *v -= 10_000.0);
+        let mut xs: Vec<f32> = (0..12 * 38)
+            .map(|i| ((i * 37) % 101) as f32 / 9.0 - 5.0)
+            .collect();
+        xs.iter_mut()
+            .skip(30)
+            .step_by(38)
+            .for_each(|v| *v -= 10_000.0);
         let t = Tensor::from_vec(xs, (12, 38), &Device::Cpu).unwrap();
-        let exact: Vec<f32> = candle_nn::ops::softmax_last_dim(&t).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-        let fast: Vec<f32> = t.apply_op1_no_bwd(&FastSoftmax).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let exact: Vec<f32> = candle_nn::ops::softmax_last_dim(&t)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let fast: Vec<f32> = t
+            .apply_op1_no_bwd(&FastSoftmax)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         for (e, f) in exact.iter().zip(&fast) {
             assert!((e - f).abs() <= 1e-6 * e.max(1e-3), "{f} vs {e}");
         }

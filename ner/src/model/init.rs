@@ -27,7 +27,9 @@ pub fn seed_variables(varmap: &VarMap, seed: u64) -> Result<()> {
         } else if name.ends_with(".bias") {
             Tensor::zeros(&shape, var.dtype(), var.device())?
         } else {
-            let values: Vec<f32> = (0..shape.elem_count()).map(|_| normal.sample(&mut rng)).collect();
+            let values: Vec<f32> = (0..shape.elem_count())
+                .map(|_| normal.sample(&mut rng))
+                .collect();
             Tensor::from_vec(values, &shape, var.device())?
         };
         var.set(&value)?;
@@ -45,8 +47,13 @@ pub struct LoadReport {
 
 /// The tensor `name` (Hugging Face's `bert.`-prefixed name) of a pretrained checkpoint, also when the
 /// encoder was saved without the prefix (as `BertModel` and sentence-transformers save it).
-pub fn pretrained_tensor<'a>(tensors: &'a HashMap<String, Tensor>, name: &str) -> Option<&'a Tensor> {
-    tensors.get(name).or_else(|| name.strip_prefix("bert.").and_then(|n| tensors.get(n)))
+pub fn pretrained_tensor<'a>(
+    tensors: &'a HashMap<String, Tensor>,
+    name: &str,
+) -> Option<&'a Tensor> {
+    tensors
+        .get(name)
+        .or_else(|| name.strip_prefix("bert.").and_then(|n| tensors.get(n)))
 }
 
 /// Copies tensors of a safetensors file into the matching variables, found by [`pretrained_tensor`].

@@ -67,7 +67,11 @@ pub struct IntLinear {
 
 impl fmt::Debug for IntLinear {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IntLinear({} -> {}, {}-lane vectors)", self.in_dim, self.out_dim, LANES)
+        write!(
+            f,
+            "IntLinear({} -> {}, {}-lane vectors)",
+            self.in_dim, self.out_dim, LANES
+        )
     }
 }
 
@@ -94,13 +98,22 @@ impl IntRows {
             scales.push(scale);
             values.extend(row.iter().map(|&w| quantise(w, scale) as i8));
         }
-        Self { rows, cols, values, scales }
+        Self {
+            rows,
+            cols,
+            values,
+            scales,
+        }
     }
 
     /// The f32 matrix these integers stand for (GPUs and f32 exports).
     pub fn dequantise(&self) -> Vec<f32> {
         let cols = self.cols.max(1);
-        self.values.iter().enumerate().map(|(i, &v)| v as f32 * self.scales[i / cols]).collect()
+        self.values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v as f32 * self.scales[i / cols])
+            .collect()
     }
 }
 
@@ -122,11 +135,19 @@ impl IntLinear {
         for (o, row) in weight.values.chunks_exact(in_dim).enumerate() {
             let (tile, within) = (o / TILE_OUT, o % TILE_OUT);
             for (k, &w) in row.iter().enumerate() {
-                let at = ((tile * depth / LANES + k / LANES) * TILE_OUT + within) * LANES + k % LANES;
+                let at =
+                    ((tile * depth / LANES + k / LANES) * TILE_OUT + within) * LANES + k % LANES;
                 packed[at] = (w as i32 + ZERO_POINT) as Lane;
             }
         }
-        Self { in_dim, out_dim, depth, packed, scales, bias }
+        Self {
+            in_dim,
+            out_dim,
+            depth,
+            packed,
+            scales,
+            bias,
+        }
     }
 
     /// `x` is `rows × in_dim`, row-major; returns `rows × out_dim`.
@@ -146,7 +167,8 @@ impl IntLinear {
                     for (r, row_sums) in (block_start + first_row..).zip(sums) {
                         for (o, &sum) in (tile * TILE_OUT..self.out_dim).zip(row_sums) {
                             let exact = sum - corrections[r];
-                            y[r * self.out_dim + o] = exact as f32 * (input_scales[r] * self.scales[o]) + self.bias[o];
+                            y[r * self.out_dim + o] =
+                                exact as f32 * (input_scales[r] * self.scales[o]) + self.bias[o];
                         }
                     }
                 };
@@ -208,7 +230,11 @@ fn quantise(v: f32, scale: f32) -> i32 {
 /// Integer dot products of a tile: `ROWS` (≤ `TILE_IN`) input rows, each `vectors × LANES` long,
 /// consecutive, against `TILE_OUT` packed weight rows, with relaxed SIMD (see the module's notes).
 #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
-fn kernel<const ROWS: usize>(inputs: &[i8], weights: &[i8], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+fn kernel<const ROWS: usize>(
+    inputs: &[i8],
+    weights: &[i8],
+    vectors: usize,
+) -> [[i32; TILE_OUT]; ROWS] {
     assert!(inputs.len() >= ROWS * vectors * LANES && weights.len() >= TILE_OUT * vectors * LANES);
     // SAFETY: the build enables relaxed SIMD only for engines that have it (the page loads this
     // worker after `WebAssembly.validate` accepted a relaxed-SIMD module); the lengths are checked.
@@ -217,14 +243,20 @@ fn kernel<const ROWS: usize>(inputs: &[i8], weights: &[i8], vectors: usize) -> [
 
 #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
 #[target_feature(enable = "relaxed-simd")]
-unsafe fn relaxed_kernel<const ROWS: usize>(inputs: &[i8], weights: &[i8], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+unsafe fn relaxed_kernel<const ROWS: usize>(
+    inputs: &[i8],
+    weights: &[i8],
+    vectors: usize,
+) -> [[i32; TILE_OUT]; ROWS] {
     use core::arch::wasm32::*;
     let depth = vectors * LANES;
     // SAFETY: callers assert the lengths; v128_load allows unaligned reads.
-    let load = |s: &[i8], at: usize| -> v128 { unsafe { v128_load(s.as_ptr().add(at) as *const v128) } };
+    let load =
+        |s: &[i8], at: usize| -> v128 { unsafe { v128_load(s.as_ptr().add(at) as *const v128) } };
     let mut acc = [[i32x4_splat(0); TILE_OUT]; ROWS];
     for v in 0..vectors {
-        let w: [v128; TILE_OUT] = std::array::from_fn(|j| load(weights, (v * TILE_OUT + j) * LANES));
+        let w: [v128; TILE_OUT] =
+            std::array::from_fn(|j| load(weights, (v * TILE_OUT + j) * LANES));
         for (i, acc_row) in acc.iter_mut().enumerate() {
             let x = load(inputs, i * depth + v * LANES);
             for (a, &wj) in acc_row.iter_mut().zip(&w) {
@@ -239,12 +271,23 @@ unsafe fn relaxed_kernel<const ROWS: usize>(inputs: &[i8], weights: &[i8], vecto
 #[cfg(target_arch = "wasm32")]
 fn horizontal_sum(a: core::arch::wasm32::v128) -> i32 {
     use core::arch::wasm32::*;
-    i32x4_extract_lane::<0>(a) + i32x4_extract_lane::<1>(a) + i32x4_extract_lane::<2>(a) + i32x4_extract_lane::<3>(a)
+    i32x4_extract_lane::<0>(a)
+        + i32x4_extract_lane::<1>(a)
+        + i32x4_extract_lane::<2>(a)
+        + i32x4_extract_lane::<3>(a)
 }
 
 /// The same with baseline wasm SIMD: `i32x4.dot_i16x8` on values held in i16.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(feature = "relaxed-simd")))]
-fn kernel<const ROWS: usize>(inputs: &[i16], weights: &[i16], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+#[cfg(all(
+    target_arch = "wasm32",
+    target_feature = "simd128",
+    not(feature = "relaxed-simd")
+))]
+fn kernel<const ROWS: usize>(
+    inputs: &[i16],
+    weights: &[i16],
+    vectors: usize,
+) -> [[i32; TILE_OUT]; ROWS] {
     use core::arch::wasm32::*;
     let depth = vectors * LANES;
     assert!(inputs.len() >= ROWS * depth && weights.len() >= TILE_OUT * depth);
@@ -254,7 +297,8 @@ fn kernel<const ROWS: usize>(inputs: &[i16], weights: &[i16], vectors: usize) ->
     };
     let mut acc = [[i32x4_splat(0); TILE_OUT]; ROWS];
     for v in 0..vectors {
-        let w: [v128; TILE_OUT] = std::array::from_fn(|j| load(weights, (v * TILE_OUT + j) * LANES));
+        let w: [v128; TILE_OUT] =
+            std::array::from_fn(|j| load(weights, (v * TILE_OUT + j) * LANES));
         for (i, acc_row) in acc.iter_mut().enumerate() {
             let x = load(inputs, i * depth + v * LANES);
             for (a, &wj) in acc_row.iter_mut().zip(&w) {
@@ -267,7 +311,11 @@ fn kernel<const ROWS: usize>(inputs: &[i16], weights: &[i16], vectors: usize) ->
 
 /// The same kernel with x86-64's SSE2 (`pmaddwd`), which every x86-64 CPU has.
 #[cfg(target_arch = "x86_64")]
-fn kernel<const ROWS: usize>(inputs: &[i16], weights: &[i16], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+fn kernel<const ROWS: usize>(
+    inputs: &[i16],
+    weights: &[i16],
+    vectors: usize,
+) -> [[i32; TILE_OUT]; ROWS] {
     use std::arch::x86_64::*;
     let depth = vectors * LANES;
     assert!(inputs.len() >= ROWS * depth && weights.len() >= TILE_OUT * depth);
@@ -276,7 +324,8 @@ fn kernel<const ROWS: usize>(inputs: &[i16], weights: &[i16], vectors: usize) ->
         let load = |s: &[i16], at: usize| _mm_loadu_si128(s.as_ptr().add(at) as *const __m128i);
         let mut acc = [[_mm_setzero_si128(); TILE_OUT]; ROWS];
         for v in 0..vectors {
-            let w: [__m128i; TILE_OUT] = std::array::from_fn(|j| load(weights, (v * TILE_OUT + j) * LANES));
+            let w: [__m128i; TILE_OUT] =
+                std::array::from_fn(|j| load(weights, (v * TILE_OUT + j) * LANES));
             for (i, acc_row) in acc.iter_mut().enumerate() {
                 let x = load(inputs, i * depth + v * LANES);
                 for (a, &wj) in acc_row.iter_mut().zip(&w) {
@@ -295,25 +344,42 @@ fn kernel<const ROWS: usize>(inputs: &[i16], weights: &[i16], vectors: usize) ->
 }
 
 #[cfg(not(any(target_arch = "wasm32", target_arch = "x86_64")))]
-fn kernel<const ROWS: usize>(inputs: &[Lane], weights: &[Lane], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+fn kernel<const ROWS: usize>(
+    inputs: &[Lane],
+    weights: &[Lane],
+    vectors: usize,
+) -> [[i32; TILE_OUT]; ROWS] {
     portable_kernel::<ROWS>(inputs, weights, vectors)
 }
 
-#[cfg(all(target_arch = "wasm32", not(target_feature = "simd128"), not(feature = "relaxed-simd")))]
-fn kernel<const ROWS: usize>(inputs: &[Lane], weights: &[Lane], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+#[cfg(all(
+    target_arch = "wasm32",
+    not(target_feature = "simd128"),
+    not(feature = "relaxed-simd")
+))]
+fn kernel<const ROWS: usize>(
+    inputs: &[Lane],
+    weights: &[Lane],
+    vectors: usize,
+) -> [[i32; TILE_OUT]; ROWS] {
     portable_kernel::<ROWS>(inputs, weights, vectors)
 }
 
 /// The same sums in portable code (other CPUs): per-lane accumulators, as in the SIMD
 /// kernels, so LLVM can vectorise the lane loop.
 #[allow(dead_code)] // used by the kernels' test, and on CPUs without one of the SIMD kernels
-fn portable_kernel<const ROWS: usize>(inputs: &[Lane], weights: &[Lane], vectors: usize) -> [[i32; TILE_OUT]; ROWS] {
+fn portable_kernel<const ROWS: usize>(
+    inputs: &[Lane],
+    weights: &[Lane],
+    vectors: usize,
+) -> [[i32; TILE_OUT]; ROWS] {
     let depth = vectors * LANES;
     let inputs = &inputs[..ROWS * depth];
     let weights = &weights[..TILE_OUT * depth];
     let mut acc = [[[0i32; LANES]; TILE_OUT]; ROWS];
     for v in 0..vectors {
-        let w: [&[Lane]; TILE_OUT] = std::array::from_fn(|j| &weights[(v * TILE_OUT + j) * LANES..][..LANES]);
+        let w: [&[Lane]; TILE_OUT] =
+            std::array::from_fn(|j| &weights[(v * TILE_OUT + j) * LANES..][..LANES]);
         for (i, acc_row) in acc.iter_mut().enumerate() {
             let x = &inputs[i * depth + v * LANES..][..LANES];
             for (a, wj) in acc_row.iter_mut().zip(&w) {
@@ -332,11 +398,18 @@ impl CustomOp1 for IntLinear {
         "int-linear"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(self.name(), storage, layout)?;
         let mut dims = layout.shape().dims().to_vec();
         if dims.last() != Some(&self.in_dim) {
-            candle_core::bail!("int-linear expects last dimension {}, got shape {dims:?}", self.in_dim)
+            candle_core::bail!(
+                "int-linear expects last dimension {}, got shape {dims:?}",
+                self.in_dim
+            )
         }
         let y = self.forward(x, x.len() / self.in_dim);
         *dims.last_mut().expect("checked above") = self.out_dim;
@@ -348,11 +421,20 @@ impl CustomOp1 for IntLinear {
 mod tests {
     use super::*;
 
-    fn reference(w: &[f32], b: &[f32], x: &[f32], rows: usize, in_dim: usize, out_dim: usize) -> Vec<f32> {
+    fn reference(
+        w: &[f32],
+        b: &[f32],
+        x: &[f32],
+        rows: usize,
+        in_dim: usize,
+        out_dim: usize,
+    ) -> Vec<f32> {
         let mut y = vec![0f32; rows * out_dim];
         for r in 0..rows {
             for o in 0..out_dim {
-                let dot: f32 = (0..in_dim).map(|k| x[r * in_dim + k] * w[o * in_dim + k]).sum();
+                let dot: f32 = (0..in_dim)
+                    .map(|k| x[r * in_dim + k] * w[o * in_dim + k])
+                    .sum();
                 y[r * out_dim + o] = dot + b[o];
             }
         }
@@ -368,7 +450,11 @@ mod tests {
                 s ^= s >> 17;
                 s ^= s << 5;
                 let v = (s as f32 / u32::MAX as f32) * 2.0 - 1.0;
-                if i % 97 == 0 { v * 8.0 } else { v }
+                if i % 97 == 0 {
+                    v * 8.0
+                } else {
+                    v
+                }
             })
             .collect()
     }
@@ -376,18 +462,30 @@ mod tests {
     #[test]
     fn matches_float_matmul_within_quantisation_error_for_ragged_shapes() {
         // Rows, inputs and outputs that fill no tile or vector exactly.
-        for (rows, in_dim, out_dim) in [(1, 3, 1), (5, 13, 7), (38, 384, 1536), (9, 1536, 5), (139, 40, 6)] {
+        for (rows, in_dim, out_dim) in [
+            (1, 3, 1),
+            (5, 13, 7),
+            (38, 384, 1536),
+            (9, 1536, 5),
+            (139, 40, 6),
+        ] {
             let w = values(in_dim * out_dim, 1);
             let b = values(out_dim, 2);
             let x = values(rows * in_dim, 3);
             let got = IntLinear::new(&w, b.clone(), in_dim, out_dim).forward(&x, rows);
             let want = reference(&w, &b, &x, rows, in_dim, out_dim);
             let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let worst = got.iter().zip(&want).fold(0f32, |m, (g, w)| m.max((g - w).abs()));
+            let worst = got
+                .iter()
+                .zip(&want)
+                .fold(0f32, |m, (g, w)| m.max((g - w).abs()));
             // 7-bit weights and 8-bit inputs, in rows whose 8× outliers leave the bulk of the values
             // few levels: a few per cent of the output's scale here. What that costs a real model is
             // measured as devel F1 (README, "The quantised model file").
-            assert!(worst <= 0.05 * scale, "{rows}×{in_dim}→{out_dim}: error {worst} of scale {scale}");
+            assert!(
+                worst <= 0.05 * scale,
+                "{rows}×{in_dim}→{out_dim}: error {worst} of scale {scale}"
+            );
             assert_eq!(got.len(), rows * out_dim);
         }
     }
@@ -396,12 +494,22 @@ mod tests {
     fn simd_and_portable_kernels_agree() {
         let vectors = 48;
         // Inputs over the whole i8 range, weights as stored: 7-bit values plus the zero point.
-        let inputs: Vec<Lane> =
-            values(TILE_IN * vectors * LANES, 4).iter().map(|v| (v.clamp(-1.0, 1.0) * 127.0) as Lane).collect();
-        let weights: Vec<Lane> =
-            values(TILE_OUT * vectors * LANES, 5).iter().map(|v| ((v.clamp(-1.0, 1.0) * 63.0) as i32 + ZERO_POINT) as Lane).collect();
-        assert_eq!(kernel::<TILE_IN>(&inputs, &weights, vectors), portable_kernel::<TILE_IN>(&inputs, &weights, vectors));
-        assert_eq!(kernel::<3>(&inputs, &weights, vectors), portable_kernel::<3>(&inputs, &weights, vectors));
+        let inputs: Vec<Lane> = values(TILE_IN * vectors * LANES, 4)
+            .iter()
+            .map(|v| (v.clamp(-1.0, 1.0) * 127.0) as Lane)
+            .collect();
+        let weights: Vec<Lane> = values(TILE_OUT * vectors * LANES, 5)
+            .iter()
+            .map(|v| ((v.clamp(-1.0, 1.0) * 63.0) as i32 + ZERO_POINT) as Lane)
+            .collect();
+        assert_eq!(
+            kernel::<TILE_IN>(&inputs, &weights, vectors),
+            portable_kernel::<TILE_IN>(&inputs, &weights, vectors)
+        );
+        assert_eq!(
+            kernel::<3>(&inputs, &weights, vectors),
+            portable_kernel::<3>(&inputs, &weights, vectors)
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ fn contiguous_f32<'a>(
     storage: &'a candle_core::CpuStorage,
     layout: &candle_core::Layout,
 ) -> candle_core::Result<&'a [f32]> {
-    let candle_core::CpuStorage::F32(data) = storage else { candle_core::bail!("{op} takes f32 input") };
-    let Some((start, end)) = layout.contiguous_offsets() else { candle_core::bail!("{op} takes a contiguous input") };
+    let candle_core::CpuStorage::F32(data) = storage else {
+        candle_core::bail!("{op} takes f32 input")
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("{op} takes a contiguous input")
+    };
     Ok(&data[start..end])
 }

@@ -38,7 +38,9 @@ pub fn stored_for(name: &str, q: Arc<QTensor>) -> Result<Stored> {
     }
     let (rows, cols) = q.shape().dims2()?;
     let weight: Vec<f32> = q.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1()?;
-    Ok(Stored::Rows(Arc::new(IntRows::quantise(&weight, rows, cols))))
+    Ok(Stored::Rows(Arc::new(IntRows::quantise(
+        &weight, rows, cols,
+    ))))
 }
 
 /// A tensor's bytes as the file holds them.
@@ -71,31 +73,63 @@ pub fn write(tensors: &[(&str, &Stored)], config: &BertConfig) -> Result<Vec<u8>
         match stored {
             Stored::Rows(r) => {
                 let bytes = r.values.iter().map(|&v| v as u8).collect();
-                raws.push((name.to_string(), Raw { dtype: Dtype::I8, shape: vec![r.rows, r.cols], bytes }));
+                raws.push((
+                    name.to_string(),
+                    Raw {
+                        dtype: Dtype::I8,
+                        shape: vec![r.rows, r.cols],
+                        bytes,
+                    },
+                ));
                 let scales = r.scales.iter().flat_map(|s| s.to_le_bytes()).collect();
                 let scale_name = format!("{name}{SCALE_SUFFIX}");
-                raws.push((scale_name, Raw { dtype: Dtype::F32, shape: vec![r.rows], bytes: scales }));
+                raws.push((
+                    scale_name,
+                    Raw {
+                        dtype: Dtype::F32,
+                        shape: vec![r.rows],
+                        bytes: scales,
+                    },
+                ));
             }
             Stored::Blocks(q) if q.dtype() == GgmlDType::F32 => {
                 let shape = q.shape().dims().to_vec();
-                raws.push((name.to_string(), Raw { dtype: Dtype::F32, shape, bytes: q.data()?.into_owned() }));
+                raws.push((
+                    name.to_string(),
+                    Raw {
+                        dtype: Dtype::F32,
+                        shape,
+                        bytes: q.data()?.into_owned(),
+                    },
+                ));
             }
             Stored::Blocks(q) => {
                 let (rows, _) = q.shape().dims2()?;
                 let bytes = q.data()?.into_owned();
                 let shape = vec![rows, bytes.len() / rows.max(1)];
                 blocks.insert(name.to_string(), block_name(q.dtype())?.to_string());
-                raws.push((name.to_string(), Raw { dtype: Dtype::U8, shape, bytes }));
+                raws.push((
+                    name.to_string(),
+                    Raw {
+                        dtype: Dtype::U8,
+                        shape,
+                        bytes,
+                    },
+                ));
             }
         }
     }
     let metadata = HashMap::from([
         (FORMAT_KEY.to_string(), VERSION.to_string()),
         (CONFIG_KEY.to_string(), config.to_json()),
-        (BLOCKS_KEY.to_string(), serde_json::to_string(&blocks).expect("a map of strings")),
+        (
+            BLOCKS_KEY.to_string(),
+            serde_json::to_string(&blocks).expect("a map of strings"),
+        ),
     ]);
     let views = raws.iter().map(|(name, raw)| (name.as_str(), raw));
-    let file = safetensors::serialize(views, Some(metadata)).map_err(|e| Error::ModelFile(format!("cannot write: {e}")))?;
+    let file = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::ModelFile(format!("cannot write: {e}")))?;
     Ok(with_sorted_header(file))
 }
 
@@ -104,12 +138,15 @@ pub fn write(tensors: &[(&str, &Stored)], config: &BertConfig) -> Result<Vec<u8>
 /// the integrity hash and `trainer retune`'s "same file back" rely on.
 fn with_sorted_header(file: Vec<u8>) -> Vec<u8> {
     let length = u64::from_le_bytes(file[..8].try_into().expect("eight bytes")) as usize;
-    let header: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&file[8..8 + length]).expect("the crate's own header");
+    let header: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&file[8..8 + length]).expect("the crate's own header");
     let sorted: BTreeMap<&str, serde_json::Value> = header
         .iter()
         .map(|(key, value)| {
             let value = match value.as_object() {
-                Some(map) => serde_json::to_value(map.iter().collect::<BTreeMap<_, _>>()).expect("a map"),
+                Some(map) => {
+                    serde_json::to_value(map.iter().collect::<BTreeMap<_, _>>()).expect("a map")
+                }
                 None => value.clone(),
             };
             (key.as_str(), value)
@@ -133,14 +170,20 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<QuantizedWeights> {
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
     let metadata = header.metadata().clone().unwrap_or_default();
     let Some(config) = metadata.get(CONFIG_KEY) else {
-        return Err(bad(format!("no `{CONFIG_KEY}` metadata entry: not a Medlight model")));
+        return Err(bad(format!(
+            "no `{CONFIG_KEY}` metadata entry: not a Medlight model"
+        )));
     };
     let config = BertConfig::from_json(config)?;
     if let Some(version) = metadata.get(FORMAT_KEY).filter(|v| *v != VERSION) {
-        return Err(bad(format!("`{FORMAT_KEY}` is {version}; this build reads version {VERSION}")));
+        return Err(bad(format!(
+            "`{FORMAT_KEY}` is {version}; this build reads version {VERSION}"
+        )));
     }
     let blocks: HashMap<String, String> = match metadata.get(BLOCKS_KEY) {
-        Some(json) => serde_json::from_str(json).map_err(|e| bad(format!("`{BLOCKS_KEY}`: {e}")))?,
+        Some(json) => {
+            serde_json::from_str(json).map_err(|e| bad(format!("`{BLOCKS_KEY}`: {e}")))?
+        }
         None => HashMap::new(),
     };
     let mut tensors = HashMap::new();
@@ -152,10 +195,22 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<QuantizedWeights> {
             Dtype::F32 => Stored::Blocks(Arc::new(f32_tensor(view.data(), view.shape(), device)?)),
             Dtype::I8 => Stored::Rows(Arc::new(int_rows(&file, &name, view.data(), view.shape())?)),
             Dtype::U8 => {
-                let format = blocks.get(&name).ok_or_else(|| bad(format!("`{name}` is U8 but not in `{BLOCKS_KEY}`")))?;
-                Stored::Blocks(Arc::new(block_tensor(&name, format, view.data(), view.shape(), device)?))
+                let format = blocks
+                    .get(&name)
+                    .ok_or_else(|| bad(format!("`{name}` is U8 but not in `{BLOCKS_KEY}`")))?;
+                Stored::Blocks(Arc::new(block_tensor(
+                    &name,
+                    format,
+                    view.data(),
+                    view.shape(),
+                    device,
+                )?))
             }
-            other => return Err(bad(format!("tensor `{name}` has dtype {other:?}; expected F32, I8 or U8"))),
+            other => {
+                return Err(bad(format!(
+                    "tensor `{name}` has dtype {other:?}; expected F32, I8 or U8"
+                )))
+            }
         };
         tensors.insert(name, stored);
     }
@@ -163,43 +218,86 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<QuantizedWeights> {
 }
 
 fn f32_tensor(bytes: &[u8], shape: &[usize], device: &Device) -> Result<QTensor> {
-    let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-    Ok(QTensor::quantize(&Tensor::from_vec(values, shape, device)?, GgmlDType::F32)?)
+    let values: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Ok(QTensor::quantize(
+        &Tensor::from_vec(values, shape, device)?,
+        GgmlDType::F32,
+    )?)
 }
 
 fn int_rows(file: &SafeTensors, name: &str, bytes: &[u8], shape: &[usize]) -> Result<IntRows> {
     let &[rows, cols] = shape else {
-        return Err(Error::ModelFile(format!("I8 tensor `{name}` has shape {shape:?}; expected 2 dimensions")));
+        return Err(Error::ModelFile(format!(
+            "I8 tensor `{name}` has shape {shape:?}; expected 2 dimensions"
+        )));
     };
     let scale_name = format!("{name}{SCALE_SUFFIX}");
     let scales = file
         .tensor(&scale_name)
         .map_err(|_| Error::ModelFile(format!("I8 tensor `{name}` has no `{scale_name}`")))?;
     if scales.dtype() != Dtype::F32 || scales.shape() != [rows] {
-        return Err(Error::ModelFile(format!("`{scale_name}` must be F32 of shape [{rows}]")));
+        return Err(Error::ModelFile(format!(
+            "`{scale_name}` must be F32 of shape [{rows}]"
+        )));
     }
-    let scales = scales.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let scales = scales
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
     let values: Vec<i8> = bytes.iter().map(|&b| b as i8).collect();
-    if values.iter().any(|v| v.unsigned_abs() as i32 > super::int_linear::WEIGHT_MAX) {
-        return Err(Error::ModelFile(format!("`{name}` holds values outside ±{}", super::int_linear::WEIGHT_MAX)));
+    if values
+        .iter()
+        .any(|v| v.unsigned_abs() as i32 > super::int_linear::WEIGHT_MAX)
+    {
+        return Err(Error::ModelFile(format!(
+            "`{name}` holds values outside ±{}",
+            super::int_linear::WEIGHT_MAX
+        )));
     }
-    Ok(IntRows { rows, cols, values, scales })
+    Ok(IntRows {
+        rows,
+        cols,
+        values,
+        scales,
+    })
 }
 
-fn block_tensor(name: &str, format: &str, bytes: &[u8], shape: &[usize], device: &Device) -> Result<QTensor> {
+fn block_tensor(
+    name: &str,
+    format: &str,
+    bytes: &[u8],
+    shape: &[usize],
+    device: &Device,
+) -> Result<QTensor> {
     let Some(&(_, dtype)) = BLOCK_FORMATS.iter().find(|(n, _)| *n == format) else {
         let known: Vec<&str> = BLOCK_FORMATS.iter().map(|(n, _)| *n).collect();
-        return Err(Error::ModelFile(format!("`{name}`: unknown block format `{format}` ({})", known.join(", "))));
+        return Err(Error::ModelFile(format!(
+            "`{name}`: unknown block format `{format}` ({})",
+            known.join(", ")
+        )));
     };
     let &[rows, row_bytes] = shape else {
-        return Err(Error::ModelFile(format!("block tensor `{name}` has shape {shape:?}; expected 2 dimensions")));
+        return Err(Error::ModelFile(format!(
+            "block tensor `{name}` has shape {shape:?}; expected 2 dimensions"
+        )));
     };
     if row_bytes % dtype.type_size() != 0 {
-        return Err(Error::ModelFile(format!("`{name}`: {row_bytes} bytes per row is not whole {format} blocks")));
+        return Err(Error::ModelFile(format!(
+            "`{name}`: {row_bytes} bytes per row is not whole {format} blocks"
+        )));
     }
     let cols = row_bytes / dtype.type_size() * dtype.block_size();
     // A copy: the blocks' f16 scales must be aligned, which a slice of the file need not be.
-    Ok(qtensor_from_ggml(dtype, &bytes.to_vec(), vec![rows, cols], device)?)
+    Ok(qtensor_from_ggml(
+        dtype,
+        &bytes.to_vec(),
+        vec![rows, cols],
+        device,
+    )?)
 }
 
 /// The block formats an embedding table may be stored in, by their names in `medlight.blocks`.

@@ -50,7 +50,10 @@ pub struct Formats {
 impl Formats {
     /// Every quantisable tensor in one format.
     pub fn uniform(dtype: GgmlDType) -> Self {
-        Self { matrices: dtype, word_embeddings: dtype }
+        Self {
+            matrices: dtype,
+            word_embeddings: dtype,
+        }
     }
 
     fn for_tensor(&self, name: &str) -> GgmlDType {
@@ -76,14 +79,22 @@ fn quantise_all(tensors: &[(String, Tensor)], formats: Formats) -> Result<Vec<(&
     let mut quantised = Vec::with_capacity(tensors.len());
     for (name, tensor) in tensors {
         let dtype = formats.for_tensor(name);
-        let target = if should_quantise(name, tensor, dtype) { dtype } else { GgmlDType::F32 };
+        let target = if should_quantise(name, tensor, dtype) {
+            dtype
+        } else {
+            GgmlDType::F32
+        };
         quantised.push((name.as_str(), QTensor::quantize(tensor, target)?));
     }
     Ok(quantised)
 }
 
 /// `tensors` (Hugging Face names, f32) and `config` as the web app's safetensors model file.
-pub fn write_safetensors(tensors: &[(String, Tensor)], config: &BertConfig, formats: Formats) -> Result<Vec<u8>> {
+pub fn write_safetensors(
+    tensors: &[(String, Tensor)],
+    config: &BertConfig,
+    formats: Formats,
+) -> Result<Vec<u8>> {
     let mut stored = Vec::with_capacity(tensors.len());
     for (name, q) in quantise_all(tensors, formats)? {
         stored.push((name, model_file::stored_for(name, std::sync::Arc::new(q))?));
@@ -97,7 +108,9 @@ pub fn gguf_to_safetensors(gguf: &[u8]) -> Result<Vec<u8>> {
     let weights = QuantizedWeights::from_gguf(gguf, &Device::Cpu)?;
     let mut stored = Vec::new();
     for (name, tensor) in weights.named() {
-        let Stored::Blocks(q) = tensor else { unreachable!("a GGUF file holds blocks") };
+        let Stored::Blocks(q) = tensor else {
+            unreachable!("a GGUF file holds blocks")
+        };
         stored.push((name, model_file::stored_for(name, q.clone())?));
     }
     let refs: Vec<(&str, &Stored)> = stored.iter().map(|(n, s)| (*n, s)).collect();
@@ -120,7 +133,11 @@ pub fn write_gguf<W: Write + Seek>(
 /// a new `outside_bias`), its tensors copied as stored: the weights, and so every score they give,
 /// are unchanged. The file is byte for byte what writing these tensors and the new config gives;
 /// the new config is returned.
-pub fn edit_config<W: Write + Seek>(file: &[u8], out: &mut W, edit: impl FnOnce(&mut BertConfig)) -> Result<BertConfig> {
+pub fn edit_config<W: Write + Seek>(
+    file: &[u8],
+    out: &mut W,
+    edit: impl FnOnce(&mut BertConfig),
+) -> Result<BertConfig> {
     let weights = QuantizedWeights::from_bytes(file, &Device::Cpu)?;
     let mut config = weights.config.clone();
     edit(&mut config);
@@ -130,17 +147,24 @@ pub fn edit_config<W: Write + Seek>(file: &[u8], out: &mut W, edit: impl FnOnce(
     if file.starts_with(b"GGUF") {
         let mut blocks = Vec::with_capacity(tensors.len());
         for (name, tensor) in &tensors {
-            let Stored::Blocks(q) = tensor else { unreachable!("a GGUF file holds blocks") };
+            let Stored::Blocks(q) = tensor else {
+                unreachable!("a GGUF file holds blocks")
+            };
             blocks.push((*name, q.as_ref()));
         }
         write_file(out, &blocks, &config)?;
     } else {
-        out.write_all(&model_file::write(&tensors, &config)?).map_err(candle_core::Error::from)?;
+        out.write_all(&model_file::write(&tensors, &config)?)
+            .map_err(candle_core::Error::from)?;
     }
     Ok(config)
 }
 
-fn write_file<W: Write + Seek>(out: &mut W, tensors: &[(&str, &QTensor)], config: &BertConfig) -> Result<()> {
+fn write_file<W: Write + Seek>(
+    out: &mut W,
+    tensors: &[(&str, &QTensor)],
+    config: &BertConfig,
+) -> Result<()> {
     let config_json = gguf_file::Value::String(config.to_json());
     let version = gguf_file::Value::U32(FORMAT_VERSION);
     let metadata = [(CONFIG_KEY, &config_json), (FORMAT_KEY, &version)];

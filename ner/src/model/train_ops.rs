@@ -16,8 +16,14 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Te
 use super::contiguous_f32;
 
 /// `(x − mean)/√(var + ε)·w + b` over the last dimension of `x`.
-pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> candle_core::Result<Tensor> {
-    x.contiguous()?.apply_op3(weight, bias, LayerNorm { eps: eps as f32 })
+pub fn layer_norm(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+) -> candle_core::Result<Tensor> {
+    x.contiguous()?
+        .apply_op3(weight, bias, LayerNorm { eps: eps as f32 })
 }
 
 /// Per row: its mean and `1/√(var + ε)`.
@@ -50,12 +56,21 @@ impl CustomOp3 for LayerNorm {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, w, b) = (contiguous_f32(self.name(), s1, l1)?, contiguous_f32(self.name(), s2, l2)?, contiguous_f32(self.name(), s3, l3)?);
+        let (x, w, b) = (
+            contiguous_f32(self.name(), s1, l1)?,
+            contiguous_f32(self.name(), s2, l2)?,
+            contiguous_f32(self.name(), s3, l3)?,
+        );
         let h = width(l2)?;
         let mut y = Vec::with_capacity(x.len());
         for row in x.chunks(h) {
             let (mean, rstd) = moments(row, self.eps);
-            y.extend(row.iter().zip(w).zip(b).map(|((x, w), b)| (x - mean) * rstd * w + b));
+            y.extend(
+                row.iter()
+                    .zip(w)
+                    .zip(b)
+                    .map(|((x, w), b)| (x - mean) * rstd * w + b),
+            );
         }
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
@@ -104,7 +119,10 @@ impl CustomOp1 for Normalize {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(self.name(), s, l)?;
-        let h = *l.dims().last().expect("a layer norm input has a last dimension");
+        let h = *l
+            .dims()
+            .last()
+            .expect("a layer norm input has a last dimension");
         let mut y = Vec::with_capacity(x.len());
         for row in x.chunks(h) {
             let (mean, rstd) = moments(row, self.eps);
@@ -114,7 +132,11 @@ impl CustomOp1 for Normalize {
     }
 
     #[cfg(feature = "cuda")]
-    fn cuda_fwd(&self, s: &candle_core::CudaStorage, l: &Layout) -> candle_core::Result<(candle_core::CudaStorage, Shape)> {
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::CudaStorage,
+        l: &Layout,
+    ) -> candle_core::Result<(candle_core::CudaStorage, Shape)> {
         cuda::forward(self.eps, (s, l), None)
     }
 }
@@ -138,7 +160,11 @@ impl CustomOp3 for InputGrad {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, w, dy) = (contiguous_f32(self.name(), s1, l1)?, contiguous_f32(self.name(), s2, l2)?, contiguous_f32(self.name(), s3, l3)?);
+        let (x, w, dy) = (
+            contiguous_f32(self.name(), s1, l1)?,
+            contiguous_f32(self.name(), s2, l2)?,
+            contiguous_f32(self.name(), s3, l3)?,
+        );
         let h = width(l2)?;
         let mut dx = Vec::with_capacity(x.len());
         for (row, dy) in x.chunks(h).zip(dy.chunks(h)) {
@@ -150,7 +176,12 @@ impl CustomOp3 for InputGrad {
                 gx_mean += g * (x - mean) * rstd;
             }
             let (g_mean, gx_mean) = (g_mean / h as f32, gx_mean / h as f32);
-            dx.extend(row.iter().zip(dy).zip(w).map(|((x, dy), w)| rstd * (dy * w - g_mean - (x - mean) * rstd * gx_mean)));
+            dx.extend(
+                row.iter()
+                    .zip(dy)
+                    .zip(w)
+                    .map(|((x, dy), w)| rstd * (dy * w - g_mean - (x - mean) * rstd * gx_mean)),
+            );
         }
         Ok((CpuStorage::F32(dx), l1.shape().clone()))
     }
@@ -170,7 +201,12 @@ impl CustomOp3 for InputGrad {
 }
 
 /// Layer norm built from primitive ops, the reference the fused op is checked against.
-pub fn primitive_layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> candle_core::Result<Tensor> {
+pub fn primitive_layer_norm(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+) -> candle_core::Result<Tensor> {
     use candle_core::D;
     let mean = x.mean_keepdim(D::Minus1)?;
     let centred = x.broadcast_sub(&mean)?;
@@ -202,7 +238,13 @@ impl CustomOp2 for SoftmaxGrad {
         "medlight-softmax-grad"
     }
 
-    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let probs = contiguous_f32(self.name(), s2, l2)?;
         Ok((CpuStorage::F32(probs.to_vec()), l2.shape().clone()))
     }
@@ -217,12 +259,21 @@ impl CustomOp2 for SoftmaxGrad {
     ) -> candle_core::Result<(candle_core::CudaStorage, Shape)> {
         use candle_core::backend::BackendStorage;
         if l2.contiguous_offsets() != Some((0, l2.shape().elem_count())) {
-            candle_core::bail!("{}: the probabilities must be a whole contiguous tensor", self.name());
+            candle_core::bail!(
+                "{}: the probabilities must be a whole contiguous tensor",
+                self.name()
+            );
         }
         Ok((s2.try_clone(l2)?, l2.shape().clone()))
     }
 
-    fn bwd(&self, _: &Tensor, probs: &Tensor, _: &Tensor, dy: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        _: &Tensor,
+        probs: &Tensor,
+        _: &Tensor,
+        dy: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let dot = (dy * probs)?.sum_keepdim(D::Minus1)?;
         Ok((Some((probs * dy.broadcast_sub(&dot)?)?), None))
     }
@@ -230,7 +281,8 @@ impl CustomOp2 for SoftmaxGrad {
 
 /// `x·[u ≥ p]/(1 − p)`: dropout with the uniform draws `u` (same shape as `x`) made by the caller.
 pub fn dropout(x: &Tensor, uniform: &Tensor, p: f32) -> candle_core::Result<Tensor> {
-    x.contiguous()?.apply_op2(&uniform.contiguous()?, DropMask { p })
+    x.contiguous()?
+        .apply_op2(&uniform.contiguous()?, DropMask { p })
 }
 
 struct DropMask {
@@ -242,13 +294,31 @@ impl CustomOp2 for DropMask {
         "medlight-dropout"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, u) = (contiguous_f32(self.name(), s1, l1)?, contiguous_f32(self.name(), s2, l2)?);
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (x, u) = (
+            contiguous_f32(self.name(), s1, l1)?,
+            contiguous_f32(self.name(), s2, l2)?,
+        );
         if x.len() != u.len() {
-            candle_core::bail!("{}: {} draws for {} elements", self.name(), u.len(), x.len());
+            candle_core::bail!(
+                "{}: {} draws for {} elements",
+                self.name(),
+                u.len(),
+                x.len()
+            );
         }
         let keep = 1.0 / (1.0 - self.p);
-        let y = x.iter().zip(u).map(|(x, u)| if *u >= self.p { x * keep } else { 0.0 }).collect();
+        let y = x
+            .iter()
+            .zip(u)
+            .map(|(x, u)| if *u >= self.p { x * keep } else { 0.0 })
+            .collect();
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -263,14 +333,27 @@ impl CustomOp2 for DropMask {
         cuda::dropout(self.p, (s1, l1), (s2, l2))
     }
 
-    fn bwd(&self, _: &Tensor, uniform: &Tensor, _: &Tensor, dy: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((Some(dy.contiguous()?.apply_op2_no_bwd(uniform, self)?), None))
+    fn bwd(
+        &self,
+        _: &Tensor,
+        uniform: &Tensor,
+        _: &Tensor,
+        dy: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((
+            Some(dy.contiguous()?.apply_op2_no_bwd(uniform, self)?),
+            None,
+        ))
     }
 }
 
 /// Max relative difference, checked against a bound that a wrong formula or index far exceeds.
 fn agree(what: &str, a: &[f32], b: &[f32]) -> candle_core::Result<()> {
-    let worst = a.iter().zip(b).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0.0f32, f32::max);
+    let worst = a
+        .iter()
+        .zip(b)
+        .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+        .fold(0.0f32, f32::max);
     // f32::max passes over NaN, so non-finite values are looked for on their own.
     let non_finite = a.iter().any(|x| !x.is_finite());
     if a.len() != b.len() || non_finite || worst >= 1e-4 {
@@ -289,11 +372,16 @@ fn value_and_grad(
     let var = candle_core::Var::from_tensor(x)?;
     let y = op(var.as_tensor())?;
     let grads = (&y * probe)?.sum_all()?.backward()?;
-    let g = grads.get(var.as_tensor()).ok_or_else(|| candle_core::Error::Msg("no gradient".into()))?;
+    let g = grads
+        .get(var.as_tensor())
+        .ok_or_else(|| candle_core::Error::Msg("no gradient".into()))?;
     Ok([y.flatten_all()?.to_vec1()?, g.flatten_all()?.to_vec1()?])
 }
 
-fn randn(shape: (usize, usize, usize), device: &candle_core::Device) -> candle_core::Result<Tensor> {
+fn randn(
+    shape: (usize, usize, usize),
+    device: &candle_core::Device,
+) -> candle_core::Result<Tensor> {
     Tensor::randn(0f32, 1f32, shape, &candle_core::Device::Cpu)?.to_device(device)
 }
 
@@ -302,8 +390,16 @@ fn check_softmax(device: &candle_core::Device) -> candle_core::Result<()> {
         let (x, probe) = ((randn(shape, device)? * 4.0)?, randn(shape, device)?);
         let fused = value_and_grad(&x, &probe, softmax_last_dim)?;
         let reference = value_and_grad(&x, &probe, |x| candle_nn::ops::softmax(x, D::Minus1))?;
-        agree(&format!("fused softmax {shape:?}: output"), &fused[0], &reference[0])?;
-        agree(&format!("fused softmax {shape:?}: gradient"), &fused[1], &reference[1])?;
+        agree(
+            &format!("fused softmax {shape:?}: output"),
+            &fused[0],
+            &reference[0],
+        )?;
+        agree(
+            &format!("fused softmax {shape:?}: gradient"),
+            &fused[1],
+            &reference[1],
+        )?;
     }
     Ok(())
 }
@@ -322,24 +418,44 @@ fn check_dropout(device: &candle_core::Device) -> candle_core::Result<()> {
 
 fn check_layer_norm(device: &candle_core::Device) -> candle_core::Result<()> {
     for (rows, h) in [(7usize, 384usize), (3, 45)] {
-        let x = (Tensor::randn(0f32, 1f32, (rows, h), &candle_core::Device::Cpu)? * 3.0)?.to_device(device)?;
+        let x = (Tensor::randn(0f32, 1f32, (rows, h), &candle_core::Device::Cpu)? * 3.0)?
+            .to_device(device)?;
         let w = Tensor::randn(1f32, 0.2f32, h, &candle_core::Device::Cpu)?.to_device(device)?;
         let b = Tensor::randn(0f32, 0.2f32, h, &candle_core::Device::Cpu)?.to_device(device)?;
-        let probe = Tensor::randn(0f32, 1f32, (rows, h), &candle_core::Device::Cpu)?.to_device(device)?;
+        let probe =
+            Tensor::randn(0f32, 1f32, (rows, h), &candle_core::Device::Cpu)?.to_device(device)?;
         let run = |fused: bool| -> candle_core::Result<Vec<Vec<f32>>> {
-            let (xv, wv, bv) = (candle_core::Var::from_tensor(&x)?, candle_core::Var::from_tensor(&w)?, candle_core::Var::from_tensor(&b)?);
-            let norm = if fused { layer_norm } else { primitive_layer_norm };
+            let (xv, wv, bv) = (
+                candle_core::Var::from_tensor(&x)?,
+                candle_core::Var::from_tensor(&w)?,
+                candle_core::Var::from_tensor(&b)?,
+            );
+            let norm = if fused {
+                layer_norm
+            } else {
+                primitive_layer_norm
+            };
             let y = norm(xv.as_tensor(), wv.as_tensor(), bv.as_tensor(), 1e-12)?;
             let grads = (&y * &probe)?.sum_all()?.backward()?;
             let mut out = vec![y.flatten_all()?.to_vec1()?];
             for v in [&xv, &wv, &bv] {
-                let g = grads.get(v.as_tensor()).ok_or_else(|| candle_core::Error::Msg("layer norm: no gradient".into()))?;
+                let g = grads
+                    .get(v.as_tensor())
+                    .ok_or_else(|| candle_core::Error::Msg("layer norm: no gradient".into()))?;
                 out.push(g.flatten_all()?.to_vec1()?);
             }
             Ok(out)
         };
         let (fused, reference) = (run(true)?, run(false)?);
-        for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(fused.iter().zip(&reference)) {
+        for (what, (a, b)) in [
+            "output",
+            "input gradient",
+            "weight gradient",
+            "bias gradient",
+        ]
+        .iter()
+        .zip(fused.iter().zip(&reference))
+        {
             agree(&format!("fused layer norm ({rows}×{h}): {what}"), a, b)?;
         }
     }
@@ -420,13 +536,21 @@ extern "C" __global__ void medlight_dropout(const float* x, const float* u, floa
 
     fn ptx() -> Result<&'static str> {
         static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-        PTX.get_or_init(|| nvrtc::compile_ptx(SOURCE).map(|p| p.to_src()).map_err(|e| e.to_string()))
-            .as_deref()
-            .map_err(|e| candle_core::Error::Msg(format!("compiling the training kernels with NVRTC: {e}")))
+        PTX.get_or_init(|| {
+            nvrtc::compile_ptx(SOURCE)
+                .map(|p| p.to_src())
+                .map_err(|e| e.to_string())
+        })
+        .as_deref()
+        .map_err(|e| {
+            candle_core::Error::Msg(format!("compiling the training kernels with NVRTC: {e}"))
+        })
     }
 
     fn range(l: &Layout) -> Result<(usize, usize)> {
-        l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("layer norm: operands must be contiguous".into()))
+        l.contiguous_offsets().ok_or_else(|| {
+            candle_core::Error::Msg("layer norm: operands must be contiguous".into())
+        })
     }
 
     fn config(rows: usize) -> LaunchConfig {
@@ -440,8 +564,15 @@ extern "C" __global__ void medlight_dropout(const float* x, const float* u, floa
     type Operand<'a> = (&'a CudaStorage, &'a Layout);
 
     /// Normalises the rows of `x`, then scales and shifts by `affine`'s (weight, bias) if given.
-    pub fn forward(eps: f32, (sx, lx): Operand, affine: Option<(Operand, Operand)>) -> Result<(CudaStorage, Shape)> {
-        let h = *lx.dims().last().expect("a layer norm input has a last dimension");
+    pub fn forward(
+        eps: f32,
+        (sx, lx): Operand,
+        affine: Option<(Operand, Operand)>,
+    ) -> Result<(CudaStorage, Shape)> {
+        let h = *lx
+            .dims()
+            .last()
+            .expect("a layer norm input has a last dimension");
         let (a, b) = range(lx)?;
         let rows = (b - a) / h;
         let device = sx.device().clone();
@@ -454,19 +585,37 @@ extern "C" __global__ void medlight_dropout(const float* x, const float* u, floa
             Some(((sw, lw), (sb, lb))) => {
                 let ((c, d), (e, f)) = (range(lw)?, range(lb)?);
                 if d - c != h || f - e != h {
-                    candle_core::bail!("layer norm: weight and bias must have the input's last dimension {h}");
+                    candle_core::bail!(
+                        "layer norm: weight and bias must have the input's last dimension {h}"
+                    );
                 }
                 let w = sw.as_cuda_slice::<f32>()?.slice(c..d);
                 let bias = sb.as_cuda_slice::<f32>()?.slice(e..f);
                 let mut builder = func.builder();
-                builder.arg(&x).arg(&w).arg(&bias).arg(&mut y).arg(&rows32).arg(&h32).arg(&eps).arg(&flag);
+                builder
+                    .arg(&x)
+                    .arg(&w)
+                    .arg(&bias)
+                    .arg(&mut y)
+                    .arg(&rows32)
+                    .arg(&h32)
+                    .arg(&eps)
+                    .arg(&flag);
                 // SAFETY: arguments match the kernel's signature; rows·h elements in x and y, h in w and b.
                 unsafe { builder.launch(config(rows)) }.w()?;
             }
             None => {
                 let mut builder = func.builder();
                 // Without the affine step the kernel never reads w or b; x stands in for them.
-                builder.arg(&x).arg(&x).arg(&x).arg(&mut y).arg(&rows32).arg(&h32).arg(&eps).arg(&flag);
+                builder
+                    .arg(&x)
+                    .arg(&x)
+                    .arg(&x)
+                    .arg(&mut y)
+                    .arg(&rows32)
+                    .arg(&h32)
+                    .arg(&eps)
+                    .arg(&flag);
                 // SAFETY: as above.
                 unsafe { builder.launch(config(rows)) }.w()?;
             }
@@ -474,11 +623,20 @@ extern "C" __global__ void medlight_dropout(const float* x, const float* u, floa
         Ok((CudaStorage::wrap_cuda_slice(y, device), lx.shape().clone()))
     }
 
-    pub fn input_grad(eps: f32, (sx, lx): Operand, (sw, lw): Operand, (sd, ld): Operand) -> Result<(CudaStorage, Shape)> {
+    pub fn input_grad(
+        eps: f32,
+        (sx, lx): Operand,
+        (sw, lw): Operand,
+        (sd, ld): Operand,
+    ) -> Result<(CudaStorage, Shape)> {
         let h = lw.shape().dims1()?;
         let ((a, b), (c, d), (e, f)) = (range(lx)?, range(lw)?, range(ld)?);
         if f - e != b - a {
-            candle_core::bail!("layer norm backward: the gradient has {} elements, the input {}", f - e, b - a);
+            candle_core::bail!(
+                "layer norm backward: the gradient has {} elements, the input {}",
+                f - e,
+                b - a
+            );
         }
         let rows = (b - a) / h;
         let device = sx.device().clone();
@@ -490,7 +648,14 @@ extern "C" __global__ void medlight_dropout(const float* x, const float* u, floa
         let func = device.get_or_load_custom_func("medlight_ln_bwd", MODULE, ptx()?)?;
         let (rows32, h32) = (rows as u32, h as u32);
         let mut builder = func.builder();
-        builder.arg(&x).arg(&w).arg(&dy).arg(&mut dx).arg(&rows32).arg(&h32).arg(&eps);
+        builder
+            .arg(&x)
+            .arg(&w)
+            .arg(&dy)
+            .arg(&mut dx)
+            .arg(&rows32)
+            .arg(&h32)
+            .arg(&eps);
         // SAFETY: arguments match the kernel's signature; rows·h elements in x, dy and dx, h in w.
         unsafe { builder.launch(config(rows)) }.w()?;
         Ok((CudaStorage::wrap_cuda_slice(dx, device), lx.shape().clone()))
@@ -510,7 +675,13 @@ extern "C" __global__ void medlight_dropout(const float* x, const float* u, floa
         let func = device.get_or_load_custom_func("medlight_dropout", MODULE, ptx()?)?;
         let keep = 1.0 / (1.0 - p);
         let mut builder = func.builder();
-        builder.arg(&x).arg(&u).arg(&mut y).arg(&p).arg(&keep).arg(&n);
+        builder
+            .arg(&x)
+            .arg(&u)
+            .arg(&mut y)
+            .arg(&p)
+            .arg(&keep)
+            .arg(&n);
         // SAFETY: arguments match the kernel's signature; n elements in x, u and y.
         unsafe { builder.launch(LaunchConfig::for_num_elems(n)) }.w()?;
         Ok((CudaStorage::wrap_cuda_slice(y, device), lx.shape().clone()))

@@ -63,8 +63,16 @@ impl QuantizedWeights {
         }
     }
 
-    pub(crate) fn new(tensors: HashMap<String, Stored>, config: BertConfig, device: &Device) -> Self {
-        Self { tensors, config, device: device.clone() }
+    pub(crate) fn new(
+        tensors: HashMap<String, Stored>,
+        config: BertConfig,
+        device: &Device,
+    ) -> Self {
+        Self {
+            tensors,
+            config,
+            device: device.clone(),
+        }
     }
 
     /// Reads a GGUF model file written by [`crate::model::quantize::write_gguf`].
@@ -74,7 +82,11 @@ impl QuantizedWeights {
             .map_err(|e| Error::ModelFile(format!("not a readable GGUF file: {e}")))?;
         let config = match content.metadata.get(CONFIG_KEY) {
             Some(gguf_file::Value::String(json)) => BertConfig::from_json(json)?,
-            _ => return Err(Error::ModelFile(format!("no `{CONFIG_KEY}` entry: not a Medlight model"))),
+            _ => {
+                return Err(Error::ModelFile(format!(
+                    "no `{CONFIG_KEY}` entry: not a Medlight model"
+                )))
+            }
         };
         let mut tensors = HashMap::new();
         for name in content.tensor_infos.keys() {
@@ -83,12 +95,20 @@ impl QuantizedWeights {
                 .map_err(|e| Error::ModelFile(format!("tensor `{name}`: {e}")))?;
             tensors.insert(name.clone(), Stored::Blocks(Arc::new(tensor)));
         }
-        Ok(Self { tensors, config, device: device.clone() })
+        Ok(Self {
+            tensors,
+            config,
+            device: device.clone(),
+        })
     }
 
     /// Every tensor with its name, in name order.
     pub fn named(&self) -> Vec<(&str, &Stored)> {
-        let mut named: Vec<_> = self.tensors.iter().map(|(name, tensor)| (name.as_str(), tensor)).collect();
+        let mut named: Vec<_> = self
+            .tensors
+            .iter()
+            .map(|(name, tensor)| (name.as_str(), tensor))
+            .collect();
         named.sort_by_key(|(name, _)| *name);
         named
     }
@@ -112,7 +132,10 @@ impl QuantizedWeights {
 #[derive(Clone)]
 enum Source<'a> {
     Float(VarBuilder<'a>),
-    Quantized { weights: &'a QuantizedWeights, prefix: String },
+    Quantized {
+        weights: &'a QuantizedWeights,
+        prefix: String,
+    },
 }
 
 /// A view on a model's tensors under a name prefix.
@@ -123,19 +146,27 @@ pub struct Weights<'a> {
 
 impl<'a> Weights<'a> {
     pub fn float(vb: VarBuilder<'a>) -> Self {
-        Self { source: Source::Float(vb) }
+        Self {
+            source: Source::Float(vb),
+        }
     }
 
     pub fn quantized(weights: &'a QuantizedWeights) -> Self {
-        Self { source: Source::Quantized { weights, prefix: String::new() } }
+        Self {
+            source: Source::Quantized {
+                weights,
+                prefix: String::new(),
+            },
+        }
     }
 
     pub fn pp(&self, name: &str) -> Self {
         let source = match &self.source {
             Source::Float(vb) => Source::Float(vb.pp(name)),
-            Source::Quantized { weights, prefix } => {
-                Source::Quantized { weights, prefix: join(prefix, name) }
-            }
+            Source::Quantized { weights, prefix } => Source::Quantized {
+                weights,
+                prefix: join(prefix, name),
+            },
         };
         Self { source }
     }
@@ -151,10 +182,12 @@ impl<'a> Weights<'a> {
     pub fn blocks<S: Into<Shape>>(&self, shape: S, name: &str) -> Result<Option<Arc<QTensor>>> {
         match &self.source {
             Source::Float(_) => Ok(None),
-            Source::Quantized { weights, prefix } => match weights.get(&join(prefix, name), &shape.into())? {
-                Stored::Blocks(q) => Ok((q.dtype() != GgmlDType::F32).then(|| q.clone())),
-                Stored::Rows(_) => Ok(None),
-            },
+            Source::Quantized { weights, prefix } => {
+                match weights.get(&join(prefix, name), &shape.into())? {
+                    Stored::Blocks(q) => Ok((q.dtype() != GgmlDType::F32).then(|| q.clone())),
+                    Stored::Rows(_) => Ok(None),
+                }
+            }
         }
     }
 
@@ -162,10 +195,12 @@ impl<'a> Weights<'a> {
     pub fn int_rows<S: Into<Shape>>(&self, shape: S, name: &str) -> Result<Option<Arc<IntRows>>> {
         match &self.source {
             Source::Float(_) => Ok(None),
-            Source::Quantized { weights, prefix } => match weights.get(&join(prefix, name), &shape.into())? {
-                Stored::Rows(rows) => Ok(Some(rows.clone())),
-                Stored::Blocks(_) => Ok(None),
-            },
+            Source::Quantized { weights, prefix } => {
+                match weights.get(&join(prefix, name), &shape.into())? {
+                    Stored::Rows(rows) => Ok(Some(rows.clone())),
+                    Stored::Blocks(_) => Ok(None),
+                }
+            }
         }
     }
 
@@ -177,9 +212,9 @@ impl<'a> Weights<'a> {
         let shape = shape.into();
         match &self.source {
             Source::Float(vb) => Ok(vb.get_with_hints(shape, name, init)?),
-            Source::Quantized { weights, prefix } => {
-                weights.get(&join(prefix, name), &shape)?.dequantize(&weights.device)
-            }
+            Source::Quantized { weights, prefix } => weights
+                .get(&join(prefix, name), &shape)?
+                .dequantize(&weights.device),
         }
     }
 }
@@ -191,4 +226,3 @@ fn join(prefix: &str, name: &str) -> String {
         format!("{prefix}.{name}")
     }
 }
-

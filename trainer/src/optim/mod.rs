@@ -63,7 +63,10 @@ impl AdamW {
     /// Optimises every variable of `varmap` except those named in `frozen`.
     pub fn new(varmap: &VarMap, weight_decay: f64, frozen: &[&str]) -> Result<Self> {
         let data = varmap.data().lock().expect("varmap lock");
-        let mut names: Vec<&String> = data.keys().filter(|n| !frozen.contains(&n.as_str())).collect();
+        let mut names: Vec<&String> = data
+            .keys()
+            .filter(|n| !frozen.contains(&n.as_str()))
+            .collect();
         names.sort();
         let params = names
             .into_iter()
@@ -105,7 +108,10 @@ impl AdamW {
     }
 
     fn device(&self) -> candle_core::Device {
-        self.params.first().map(|p| p.var.device().clone()).unwrap_or(candle_core::Device::Cpu)
+        self.params
+            .first()
+            .map(|p| p.var.device().clone())
+            .unwrap_or(candle_core::Device::Cpu)
     }
 
     /// One update at learning rate `lr`, after scaling gradients to a global norm of at most
@@ -116,12 +122,22 @@ impl AdamW {
         let (c1, c2) = (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t));
         #[cfg(feature = "cuda")]
         if self.all_at_once {
-            let candle_core::Device::Cuda(cuda) = self.device() else { unreachable!("probed on a GPU") };
+            let candle_core::Device::Cuda(cuda) = self.device() else {
+                unreachable!("probed on a GPU")
+            };
             let mut entries = Vec::with_capacity(self.params.len());
             for p in &self.params {
-                let Some(g) = grads.get(p.var.as_tensor()) else { continue };
+                let Some(g) = grads.get(p.var.as_tensor()) else {
+                    continue;
+                };
                 same_shape(p.var.as_tensor(), g)?;
-                entries.push(update::Entry { grad: g.contiguous()?, m: &p.m, v: &p.v, theta: p.var.as_tensor(), decay: p.decay });
+                entries.push(update::Entry {
+                    grad: g.contiguous()?,
+                    m: &p.m,
+                    v: &p.v,
+                    theta: p.var.as_tensor(),
+                    decay: p.decay,
+                });
             }
             let op = update::AllStep {
                 max_norm: max_norm as f32,
@@ -144,19 +160,38 @@ impl AdamW {
         let sumsq = Tensor::stack(&squares, 0)?.sum_all()?;
         let norm = sumsq.to_scalar::<f32>()?.sqrt() as f64;
         self.sumsq = Some(sumsq);
-        let scale = if max_norm > 0.0 && norm > max_norm { max_norm / (norm + 1e-6) } else { 1.0 };
+        let scale = if max_norm > 0.0 && norm > max_norm {
+            max_norm / (norm + 1e-6)
+        } else {
+            1.0
+        };
         // Clipping folds into the moments' coefficients: (scale·g) and (scale·g)².
-        let first = Moment { beta: self.beta1 as f32, coef: ((1.0 - self.beta1) * scale) as f32, square: false };
-        let second = Moment { beta: self.beta2 as f32, coef: ((1.0 - self.beta2) * scale * scale) as f32, square: true };
+        let first = Moment {
+            beta: self.beta1 as f32,
+            coef: ((1.0 - self.beta1) * scale) as f32,
+            square: false,
+        };
+        let second = Moment {
+            beta: self.beta2 as f32,
+            coef: ((1.0 - self.beta2) * scale * scale) as f32,
+            square: true,
+        };
         for p in &mut self.params {
-            let Some(g) = grads.get(p.var.as_tensor()) else { continue };
-            let decay = if p.decay { 1.0 - lr * self.weight_decay } else { 1.0 };
+            let Some(g) = grads.get(p.var.as_tensor()) else {
+                continue;
+            };
+            let decay = if p.decay {
+                1.0 - lr * self.weight_decay
+            } else {
+                1.0
+            };
             if !self.fused {
                 let g = (g * scale)?;
                 p.m = ((&p.m * self.beta1)? + (&g * (1.0 - self.beta1))?)?;
                 p.v = ((&p.v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
                 let update = ((&p.m / c1)? / ((&p.v / c2)?.sqrt()? + self.eps)?)?;
-                p.var.set(&((p.var.as_tensor() * decay)? - (update * lr)?)?)?;
+                p.var
+                    .set(&((p.var.as_tensor() * decay)? - (update * lr)?)?)?;
                 continue;
             }
             let g = g.contiguous()?;
@@ -165,7 +200,12 @@ impl AdamW {
             same_shape(theta, &g)?;
             p.m.inplace_op2(&g, &first)?;
             p.v.inplace_op2(&g, &second)?;
-            let step = Step { decay: decay as f32, lr_c1: (lr / c1) as f32, inv_c2: (1.0 / c2) as f32, eps: self.eps as f32 };
+            let step = Step {
+                decay: decay as f32,
+                lr_c1: (lr / c1) as f32,
+                inv_c2: (1.0 / c2) as f32,
+                eps: self.eps as f32,
+            };
             theta.inplace_op3(&p.m, &p.v, &step)?;
         }
         Ok(())
@@ -185,7 +225,8 @@ impl AdamW {
             tensors.insert(format!("m.{}", p.name), p.m.clone());
             tensors.insert(format!("v.{}", p.name), p.v.clone());
         }
-        candle_core::safetensors::save(&tensors, path).with_context(|| format!("writing {}", path.display()))
+        candle_core::safetensors::save(&tensors, path)
+            .with_context(|| format!("writing {}", path.display()))
     }
 
     pub fn load(&mut self, path: &Path, step: usize) -> Result<()> {
@@ -193,8 +234,12 @@ impl AdamW {
             .with_context(|| format!("reading optimiser state {}", path.display()))?;
         for p in &mut self.params {
             let missing = || format!("{}: no optimiser state for `{}`", path.display(), p.name);
-            p.m = tensors.remove(&format!("m.{}", p.name)).with_context(missing)?;
-            p.v = tensors.remove(&format!("v.{}", p.name)).with_context(missing)?;
+            p.m = tensors
+                .remove(&format!("m.{}", p.name))
+                .with_context(missing)?;
+            p.v = tensors
+                .remove(&format!("v.{}", p.name))
+                .with_context(missing)?;
             let theta = p.var.as_tensor();
             same_shape(theta, &p.m)
                 .and_then(|()| same_shape(theta, &p.v))
@@ -211,7 +256,11 @@ mod tests {
 
     #[test]
     fn schedule_warms_up_then_decays_to_zero() {
-        let s = Schedule { peak: 1.0, warmup_steps: 10, total_steps: 110 };
+        let s = Schedule {
+            peak: 1.0,
+            warmup_steps: 10,
+            total_steps: 110,
+        };
         assert!((s.at(0) - 0.1).abs() < 1e-9);
         assert!((s.at(9) - 1.0).abs() < 1e-9);
         assert!((s.at(60) - 0.5).abs() < 1e-9);
@@ -232,7 +281,13 @@ mod tests {
         let device = candle_core::Device::Cpu;
         let mut varmap = VarMap::new();
         let init = [0.5f32, -1.0, 2.0, 0.0, 3.0, -0.25];
-        let x = varmap.get(6, "w", candle_nn::Init::Const(0.0), candle_core::DType::F32, &device)?;
+        let x = varmap.get(
+            6,
+            "w",
+            candle_nn::Init::Const(0.0),
+            candle_core::DType::F32,
+            &device,
+        )?;
         varmap.set_one("w", Tensor::new(&init, &device)?)?;
         let weights = Tensor::new(&[1.0f32, -2.0, 3.0, 0.5, -4.0, 2.5], &device)?;
         let mut opt = AdamW::new(&varmap, 0.1, &[])?;
@@ -244,20 +299,32 @@ mod tests {
             // loss = Σ wᵢ·xᵢ²: gradient 2·wᵢ·xᵢ, norm well above 1, so clipping applies.
             let grads = (x.sqr()? * &weights)?.sum_all()?.backward()?;
             opt.step(&grads, lr, max_norm)?;
-            let g: Vec<f64> = theta.iter().zip([1.0, -2.0, 3.0, 0.5, -4.0, 2.5]).map(|(x, w)| 2.0 * w * x).collect();
+            let g: Vec<f64> = theta
+                .iter()
+                .zip([1.0, -2.0, 3.0, 0.5, -4.0, 2.5])
+                .map(|(x, w)| 2.0 * w * x)
+                .collect();
             let norm = g.iter().map(|g| g * g).sum::<f64>().sqrt();
-            let scale = if norm > max_norm { max_norm / (norm + 1e-6) } else { 1.0 };
+            let scale = if norm > max_norm {
+                max_norm / (norm + 1e-6)
+            } else {
+                1.0
+            };
             let (c1, c2) = (1.0 - 0.9f64.powi(t), 1.0 - 0.999f64.powi(t));
             for i in 0..6 {
                 let g = g[i] * scale;
                 m[i] = 0.9 * m[i] + 0.1 * g;
                 v[i] = 0.999 * v[i] + 0.001 * g * g;
-                theta[i] = theta[i] * (1.0 - lr * 0.1) - lr * (m[i] / c1) / ((v[i] / c2).sqrt() + 1e-8);
+                theta[i] =
+                    theta[i] * (1.0 - lr * 0.1) - lr * (m[i] / c1) / ((v[i] / c2).sqrt() + 1e-8);
             }
         }
         let got: Vec<f32> = x.to_vec1()?;
         for (got, want) in got.iter().zip(theta) {
-            assert!((*got as f64 - want).abs() < 1e-6, "fused {fused}: {got} vs {want}");
+            assert!(
+                (*got as f64 - want).abs() < 1e-6,
+                "fused {fused}: {got} vs {want}"
+            );
         }
         Ok(())
     }
@@ -265,7 +332,13 @@ mod tests {
     #[test]
     fn adamw_moves_a_parameter_downhill_and_clips() -> Result<()> {
         let varmap = VarMap::new();
-        let x = varmap.get(2, "w", candle_nn::Init::Const(1.0), candle_core::DType::F32, &candle_core::Device::Cpu)?;
+        let x = varmap.get(
+            2,
+            "w",
+            candle_nn::Init::Const(1.0),
+            candle_core::DType::F32,
+            &candle_core::Device::Cpu,
+        )?;
         let mut opt = AdamW::new(&varmap, 0.0, &[])?;
         let loss = (x.sqr()? * 100.0)?.sum_all()?;
         opt.step(&loss.backward()?, 0.1, 1.0)?;

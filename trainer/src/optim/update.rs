@@ -34,7 +34,11 @@ fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<
     Ok(&storage.as_slice::<f32>()?[start..end])
 }
 
-fn contiguous_mut<'a>(storage: &'a mut CpuStorage, layout: &Layout, op: &str) -> Result<&'a mut [f32]> {
+fn contiguous_mut<'a>(
+    storage: &'a mut CpuStorage,
+    layout: &Layout,
+    op: &str,
+) -> Result<&'a mut [f32]> {
     let (start, end) = offsets(layout, op)?;
     match storage {
         CpuStorage::F32(data) => Ok(&mut data[start..end]),
@@ -47,14 +51,24 @@ impl InplaceOp2 for Moment {
         "adamw-moment"
     }
 
-    fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<()> {
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<()> {
         let g = contiguous(s2, l2, self.name())?;
         let m = contiguous_mut(s1, l1, self.name())?;
         let (beta, coef) = (self.beta, self.coef);
         if self.square {
-            m.iter_mut().zip(g).for_each(|(m, &g)| *m = beta * *m + coef * (g * g));
+            m.iter_mut()
+                .zip(g)
+                .for_each(|(m, &g)| *m = beta * *m + coef * (g * g));
         } else {
-            m.iter_mut().zip(g).for_each(|(m, &g)| *m = beta * *m + coef * g);
+            m.iter_mut()
+                .zip(g)
+                .for_each(|(m, &g)| *m = beta * *m + coef * g);
         }
         Ok(())
     }
@@ -85,7 +99,10 @@ impl InplaceOp3 for Step {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<()> {
-        let (m, v) = (contiguous(s2, l2, self.name())?, contiguous(s3, l3, self.name())?);
+        let (m, v) = (
+            contiguous(s2, l2, self.name())?,
+            contiguous(s3, l3, self.name())?,
+        );
         let theta = contiguous_mut(s1, l1, self.name())?;
         for ((t, &m), &v) in theta.iter_mut().zip(m).zip(v) {
             *t = *t * self.decay - self.lr_c1 * m / ((v * self.inv_c2).sqrt() + self.eps);
@@ -112,9 +129,32 @@ impl InplaceOp3 for Step {
 pub fn probe(device: &candle_core::Device) -> Result<()> {
     let one = Tensor::ones(1, candle_core::DType::F32, device)?;
     let (m, v, theta) = (one.zeros_like()?, one.zeros_like()?, one.zeros_like()?);
-    m.inplace_op2(&one, &Moment { beta: 0.5, coef: 1.0, square: false })?;
-    v.inplace_op2(&one, &Moment { beta: 0.5, coef: 1.0, square: true })?;
-    theta.inplace_op3(&m, &v, &Step { decay: 1.0, lr_c1: 1.0, inv_c2: 1.0, eps: 0.0 })?;
+    m.inplace_op2(
+        &one,
+        &Moment {
+            beta: 0.5,
+            coef: 1.0,
+            square: false,
+        },
+    )?;
+    v.inplace_op2(
+        &one,
+        &Moment {
+            beta: 0.5,
+            coef: 1.0,
+            square: true,
+        },
+    )?;
+    theta.inplace_op3(
+        &m,
+        &v,
+        &Step {
+            decay: 1.0,
+            lr_c1: 1.0,
+            inv_c2: 1.0,
+            eps: 0.0,
+        },
+    )?;
     let got = theta.to_vec1::<f32>()?[0];
     if got != -1.0 {
         candle_core::bail!("the fused AdamW update gave {got} where -1 was expected");
@@ -135,7 +175,9 @@ pub mod cuda {
     use std::sync::OnceLock;
 
     use candle_core::backend::BackendStorage;
-    use candle_core::cuda_backend::cudarc::driver::{CudaStream, DevicePtr, LaunchConfig, PushKernelArg};
+    use candle_core::cuda_backend::cudarc::driver::{
+        CudaStream, DevicePtr, LaunchConfig, PushKernelArg,
+    };
     use candle_core::cuda_backend::cudarc::nvrtc;
     use candle_core::cuda_backend::WrapErr;
     use candle_core::{CudaDevice, CudaStorage, DType, Device, Layout, Result, Storage, Tensor};
@@ -214,20 +256,40 @@ extern "C" __global__ void medlight_adamw_all(const unsigned long long* table, c
 
     fn ptx() -> Result<&'static str> {
         static PTX: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-        PTX.get_or_init(|| nvrtc::compile_ptx(SOURCE).map(|p| p.to_src()).map_err(|e| e.to_string()))
-            .as_deref()
-            .map_err(|e| candle_core::Error::Msg(format!("compiling the AdamW kernels with NVRTC: {e}")))
+        PTX.get_or_init(|| {
+            nvrtc::compile_ptx(SOURCE)
+                .map(|p| p.to_src())
+                .map_err(|e| e.to_string())
+        })
+        .as_deref()
+        .map_err(|e| {
+            candle_core::Error::Msg(format!("compiling the AdamW kernels with NVRTC: {e}"))
+        })
     }
 
-    pub fn moment(op: &Moment, s1: &mut CudaStorage, l1: &Layout, s2: &CudaStorage, l2: &Layout) -> Result<()> {
+    pub fn moment(
+        op: &Moment,
+        s1: &mut CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<()> {
         let ((a, b), (c, d)) = (offsets(l1, "adamw-moment")?, offsets(l2, "adamw-moment")?);
         let n = (b - a) as u32;
-        let func = s1.device().get_or_load_custom_func("medlight_adamw_moment", MODULE, ptx()?)?;
+        let func = s1
+            .device()
+            .get_or_load_custom_func("medlight_adamw_moment", MODULE, ptx()?)?;
         let g = s2.as_cuda_slice::<f32>()?.slice(c..d);
         let mut m = s1.as_cuda_slice_mut::<f32>()?.slice_mut(a..b);
         let square = op.square as i32;
         let mut builder = func.builder();
-        builder.arg(&mut m).arg(&g).arg(&op.beta).arg(&op.coef).arg(&square).arg(&n);
+        builder
+            .arg(&mut m)
+            .arg(&g)
+            .arg(&op.beta)
+            .arg(&op.coef)
+            .arg(&square)
+            .arg(&n);
         // SAFETY: the kernel's arguments match its signature; every index is bounds-checked.
         unsafe { builder.launch(LaunchConfig::for_num_elems(n)) }.w()?;
         Ok(())
@@ -242,14 +304,28 @@ extern "C" __global__ void medlight_adamw_all(const unsigned long long* table, c
         s3: &CudaStorage,
         l3: &Layout,
     ) -> Result<()> {
-        let ((a, b), (c, d), (e, f)) = (offsets(l1, "adamw-step")?, offsets(l2, "adamw-step")?, offsets(l3, "adamw-step")?);
+        let ((a, b), (c, d), (e, f)) = (
+            offsets(l1, "adamw-step")?,
+            offsets(l2, "adamw-step")?,
+            offsets(l3, "adamw-step")?,
+        );
         let n = (b - a) as u32;
-        let func = s1.device().get_or_load_custom_func("medlight_adamw_step", MODULE, ptx()?)?;
+        let func = s1
+            .device()
+            .get_or_load_custom_func("medlight_adamw_step", MODULE, ptx()?)?;
         let m = s2.as_cuda_slice::<f32>()?.slice(c..d);
         let v = s3.as_cuda_slice::<f32>()?.slice(e..f);
         let mut theta = s1.as_cuda_slice_mut::<f32>()?.slice_mut(a..b);
         let mut builder = func.builder();
-        builder.arg(&mut theta).arg(&m).arg(&v).arg(&op.decay).arg(&op.lr_c1).arg(&op.inv_c2).arg(&op.eps).arg(&n);
+        builder
+            .arg(&mut theta)
+            .arg(&m)
+            .arg(&v)
+            .arg(&op.decay)
+            .arg(&op.lr_c1)
+            .arg(&op.inv_c2)
+            .arg(&op.eps)
+            .arg(&n);
         // SAFETY: as above.
         unsafe { builder.launch(LaunchConfig::for_num_elems(n)) }.w()?;
         Ok(())
@@ -264,7 +340,9 @@ extern "C" __global__ void medlight_adamw_all(const unsigned long long* table, c
     /// The address of a contiguous f32 tensor's first element.
     fn address(t: &Tensor, stream: &CudaStream) -> Result<u64> {
         let (storage, layout) = t.storage_and_layout();
-        let Storage::Cuda(storage) = &*storage else { candle_core::bail!("AdamW: a tensor is not on the GPU") };
+        let Storage::Cuda(storage) = &*storage else {
+            candle_core::bail!("AdamW: a tensor is not on the GPU")
+        };
         let (start, _) = offsets(layout, "adamw-all")?;
         let (ptr, _sync) = storage.as_cuda_slice::<f32>()?.device_ptr(stream);
         Ok(ptr + (start * std::mem::size_of::<f32>()) as u64)
@@ -274,13 +352,19 @@ extern "C" __global__ void medlight_adamw_all(const unsigned long long* table, c
     /// parameters: the gradients' squared norm summed on the GPU, then every moment and weight
     /// updated with the clipping scale computed there. Returns the squared norm, still on the GPU
     /// (reading it would wait for the step).
-    pub fn step_all(device: &CudaDevice, entries: &[super::Entry], op: &super::AllStep) -> Result<Tensor> {
+    pub fn step_all(
+        device: &CudaDevice,
+        entries: &[super::Entry],
+        op: &super::AllStep,
+    ) -> Result<Tensor> {
         let stream = device.cuda_stream();
         let mut table = Vec::with_capacity(entries.len() * ENTRY);
         for e in entries {
             let n = e.theta.elem_count();
             if e.grad.elem_count() != n || e.m.elem_count() != n || e.v.elem_count() != n {
-                candle_core::bail!("AdamW: a gradient or moment does not match its weight's {n} elements");
+                candle_core::bail!(
+                    "AdamW: a gradient or moment does not match its weight's {n} elements"
+                );
             }
             for t in [&e.grad, e.m, e.v, e.theta] {
                 table.push(address(t, &stream)?);
@@ -323,18 +407,53 @@ extern "C" __global__ void medlight_adamw_all(const unsigned long long* table, c
     pub fn probe_all(device: &CudaDevice) -> Result<()> {
         let dev = Device::Cuda(device.clone());
         let t = |x: f32| Tensor::new(&[x], &dev);
-        let (m1, v1, theta1, m2, v2, theta2) = (t(0.0)?, t(0.0)?, t(1.0)?, t(0.0)?, t(0.0)?, t(1.0)?);
+        let (m1, v1, theta1, m2, v2, theta2) =
+            (t(0.0)?, t(0.0)?, t(1.0)?, t(0.0)?, t(0.0)?, t(1.0)?);
         let entries = [
-            super::Entry { grad: t(3.0)?, m: &m1, v: &v1, theta: &theta1, decay: true },
-            super::Entry { grad: t(4.0)?, m: &m2, v: &v2, theta: &theta2, decay: false },
+            super::Entry {
+                grad: t(3.0)?,
+                m: &m1,
+                v: &v1,
+                theta: &theta1,
+                decay: true,
+            },
+            super::Entry {
+                grad: t(4.0)?,
+                m: &m2,
+                v: &v2,
+                theta: &theta2,
+                decay: false,
+            },
         ];
-        let op = super::AllStep { max_norm: 1.0, beta1: 0.5, beta2: 0.5, decay: 0.5, lr_c1: 1.0, inv_c2: 1.0, eps: 0.0 };
+        let op = super::AllStep {
+            max_norm: 1.0,
+            beta1: 0.5,
+            beta2: 0.5,
+            decay: 0.5,
+            lr_c1: 1.0,
+            inv_c2: 1.0,
+            eps: 0.0,
+        };
         let sumsq = step_all(device, &entries, &op)?.to_vec1::<f32>()?[0];
         // Scaled gradients 0.6 and 0.8; m = 0.3, 0.4; v = 0.18, 0.32; each step is 1/√2.
-        let want = [25.0, 0.5 - std::f32::consts::FRAC_1_SQRT_2, 1.0 - std::f32::consts::FRAC_1_SQRT_2, 0.3, 0.32];
-        let got = [sumsq, theta1.to_vec1()?[0], theta2.to_vec1()?[0], m1.to_vec1()?[0], v2.to_vec1()?[0]];
+        let want = [
+            25.0,
+            0.5 - std::f32::consts::FRAC_1_SQRT_2,
+            1.0 - std::f32::consts::FRAC_1_SQRT_2,
+            0.3,
+            0.32,
+        ];
+        let got = [
+            sumsq,
+            theta1.to_vec1()?[0],
+            theta2.to_vec1()?[0],
+            m1.to_vec1()?[0],
+            v2.to_vec1()?[0],
+        ];
         if got.iter().zip(want).any(|(g, w)| (g - w).abs() > 1e-4) {
-            candle_core::bail!("the whole-model AdamW update gave {got:?} where {want:?} was expected");
+            candle_core::bail!(
+                "the whole-model AdamW update gave {got:?} where {want:?} was expected"
+            );
         }
         Ok(())
     }
