@@ -37,11 +37,44 @@ pub struct Filters {
     pub hidden: Vec<String>,
     /// Entities scoring below this (0 to 1) are not shown.
     pub threshold: f32,
+    /// Context groups (of `CONTEXT_GROUPS`) the user switched off.
+    pub hidden_context: Vec<&'static str>,
+}
+
+/// The context filter's groups, as (group, what its checkbox says); the default, a present
+/// condition of the patient, is always shown.
+pub const CONTEXT_GROUPS: [(&str, &str); 4] = [
+    ("negated", "negated"),
+    ("possible", "possible or hypothetical"),
+    ("historical", "historical"),
+    ("family", "not the patient's"),
+];
+
+/// The group of `CONTEXT_GROUPS` a status (of `Context::statuses`) falls under.
+fn context_group(status: &str) -> &str {
+    match status {
+        "hypothetical" => "possible",
+        "other" => "family",
+        status => status,
+    }
 }
 
 impl Filters {
     pub fn shows(&self, entity: &Entity) -> bool {
-        entity.score >= self.threshold && !self.hidden.contains(&entity.label)
+        entity.score >= self.threshold
+            && !self.hidden.contains(&entity.label)
+            && !entity
+                .context
+                .statuses()
+                .into_iter()
+                .any(|s| self.hidden_context.contains(&context_group(s)))
+    }
+
+    pub fn toggle_context(&mut self, group: &'static str, on: bool) {
+        self.hidden_context.retain(|g| *g != group);
+        if !on {
+            self.hidden_context.push(group);
+        }
     }
 
     pub fn toggle(&mut self, label: &str, on: bool) {
@@ -156,6 +189,34 @@ mod tests {
         );
         filters.toggle("Disease", true);
         assert_eq!(shown(&found(), &filters).len(), 4);
+    }
+
+    #[test]
+    fn the_context_filter_hides_each_group_and_keeps_present_conditions() {
+        use medlight_ner::context::{Certainty, Experiencer, Temporality};
+        let mut found = found();
+        found[2].context.negated = true;
+        found[3].context.certainty = Certainty::Hypothetical;
+        found[4].context.experiencer = Experiencer::Other;
+        found[0].context.temporality = Temporality::Historical;
+        let mut filters = Filters::default();
+        let count = |f: &Filters| shown(&found, f).len();
+        assert_eq!(count(&filters), 5);
+        for (group, _) in CONTEXT_GROUPS {
+            filters.toggle_context(group, false);
+            assert_eq!(count(&filters), 4, "{group}");
+            filters.toggle_context(group, true);
+        }
+        for (group, _) in CONTEXT_GROUPS {
+            filters.toggle_context(group, false);
+        }
+        let left = shown(&found, &filters);
+        assert_eq!(
+            left.iter()
+                .map(|e| &TEXT[e.start..e.end])
+                .collect::<Vec<_>>(),
+            ["aspirin"]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
 
 use crate::export::{to_brat, to_csv, to_json};
 use crate::highlight::label_class;
-use crate::results::{Annotation, Filters};
+use crate::results::{Annotation, Filters, CONTEXT_GROUPS};
 
 #[component]
 pub fn TypeFilters(labels: RwSignal<Vec<String>>, filters: RwSignal<Filters>) -> impl IntoView {
@@ -35,6 +35,24 @@ pub fn TypeFilters(labels: RwSignal<Vec<String>>, filters: RwSignal<Filters>) ->
                             </label>
                         </li>
                     }
+                }).collect_view()}
+            </ul>
+            <ul class="context-filter" aria-label="Show or hide entities by clinical context">
+                {CONTEXT_GROUPS.into_iter().map(|(group, says)| view! {
+                    <li>
+                        <label class="toggle">
+                            <input
+                                type="checkbox"
+                                data-context=group
+                                prop:checked=move || filters.with(|f| !f.hidden_context.contains(&group))
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    filters.update(|f| f.toggle_context(group, on));
+                                }
+                            />
+                            <span class=format!("status {group}")>{says}</span>
+                        </label>
+                    </li>
                 }).collect_view()}
             </ul>
             <label class="threshold">
