@@ -228,7 +228,7 @@ if (args.json) {
   writeFileSync(args.json, JSON.stringify(results, null, 2));
 }
 
-/** The README's table: each figure for both systems and their ratio (ours ÷ peer). */
+/** The table in docs/benchmarks.md: each figure for both systems and their ratio (ours ÷ peer). */
 function table({ ours, peer, "ours-baseline": baseline }) {
   const mb = (b) => (b / 1e6).toFixed(2);
   const ms = (x) => x.toFixed(1);

@@ -73,8 +73,9 @@ gpu)
   data=${MEDLIGHT_DATA:-../shared/data/bc5cdr}
   out=${MEDLIGHT_BENCH_OUT:-bench/results/gpu}
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >&2
-  # The same settings for both, spelled out: the trainer's defaults when the README's GPU figures were
-  # taken (lr 1e-4; the trainer's default is 2e-4 since), kept so those figures reproduce.
+  # The same settings for both, spelled out: the trainer's defaults when the GPU figures in
+  # docs/gpu.md were taken (lr 1e-4; the trainer's default is 2e-4 since), kept so those
+  # figures reproduce.
   common=(--epochs "$epochs" --batch-size 16 --lr 1e-4 --warmup 0.1 --weight-decay 0.01 --clip 1.0 --seed 42)
   for precision in ${precisions//,/ }; do
     for system in ${systems//,/ }; do

@@ -10,7 +10,7 @@ use crate::protocol::{FromWorker, ToWorker, MODEL_URL, TOKENIZER_URL};
 
 /// Trunk's loaders for the two worker builds: classic worker scripts (`importScripts`), their names
 /// kept stable by `filehash = false`. The relaxed-SIMD build runs a 30-word sentence about a fifth
-/// faster (README, Benchmarks) but does not load in engines without relaxed SIMD.
+/// faster (docs/benchmarks.md) but does not load in engines without relaxed SIMD.
 const WORKER_URL: &str = "./worker_loader.js";
 const RELAXED_WORKER_URL: &str = "./worker_relaxed_loader.js";
 

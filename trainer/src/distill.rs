@@ -2,10 +2,10 @@
 //! nobody tagged for the task, through its per-word label distributions (soft targets), not its tags.
 //!
 //! The teacher is two readings averaged: the model by sentence, and the model fine-tuned to read windows
-//! of consecutive sentences, by window. The two err differently (README, "Tried since"), so their mean
-//! teaches more than either; the student, trained on the gold train split plus the taught text, reads
-//! by sentence as the browser does, at one model's cost. With several rounds, each round's student is
-//! the next round's sentence reader.
+//! of consecutive sentences, by window. The two err differently (docs/experiments.md, "Tried
+//! since"), so their mean teaches more than either; the student, trained on the gold train split
+//! plus the taught text, reads by sentence as the browser does, at one model's cost. With several
+//! rounds, each round's student is the next round's sentence reader.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,7 @@ use crate::export;
 use crate::model_dir::{self, Format};
 use crate::train::{self, Control, Outcome, Settings};
 
-/// How the stage trains. The defaults are the measured recipe (README, "The student").
+/// How the stage trains. The defaults are the measured recipe (docs/training.md, "The student").
 #[derive(Debug, Clone)]
 pub struct Recipe {
     /// Sub-tokens per window of consecutive sentences, for the context reader.

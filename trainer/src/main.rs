@@ -231,8 +231,8 @@ struct TrainArgs {
     word_embeddings_quant: String,
     /// Written into the model's config: added to the log-probability of `O` when decoding (> 0: fewer,
     /// surer entities). [default: 2.5 for the student, which learned the teacher's less certain
-    /// distributions; 1.75 with --no-distill, the soup's best on devel (README)]; `retune` changes it
-    /// in a trained model
+    /// distributions; 1.75 with --no-distill, the soup's best on devel (docs/training.md)];
+    /// `retune` changes it in a trained model
     #[arg(long, allow_negative_numbers = true, value_parser = numbers::finite_f32)]
     outside_bias: Option<f32>,
     #[command(flatten)]
@@ -279,7 +279,8 @@ struct DistillArgs {
     #[arg(long, default_value_t = distill::Recipe::default().rounds, value_name = "N")]
     distill_rounds: usize,
     /// Train no soup: this trained model directory (f32 weights, config, tokenizer) teaches the
-    /// student (how the shipped file was made from the soup's dequantised weights, README)
+    /// student (how the shipped file was made from the soup's dequantised weights,
+    /// docs/training.md)
     #[arg(long, value_name = "DIR", conflicts_with = "no_distill")]
     teacher: Option<PathBuf>,
 }
@@ -775,7 +776,7 @@ fn train(args: TrainArgs) -> Result<()> {
 }
 
 /// `--outside-bias`'s defaults: the soup's best on devel (1.75), and the student's (2.5), which
-/// learned less certain distributions (README).
+/// learned less certain distributions (docs/training.md).
 const SOUP_OUTSIDE_BIAS: f32 = 1.75;
 const STUDENT_OUTSIDE_BIAS: f32 = 2.5;
 

@@ -1,6 +1,7 @@
 //! A seed soup: the same recipe trained once per seed, each run in `<out>/seed-S`, and the model the
 //! element-wise mean of the runs' best weights. Runs from one pretrained encoder stay in one basin,
-//! so their mean scores above its members (measured on BC5CDR devel: README, "Seeds, and soups").
+//! so their mean scores above its members (measured on BC5CDR devel: docs/experiments.md,
+//! "Seeds, and soups").
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

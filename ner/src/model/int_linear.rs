@@ -11,7 +11,7 @@
 //!
 //! Sums of integer products are exact in any order, so the portable kernel gives the same numbers
 //! as both wasm kernels and the x86 one: `trainer eval` natively measures the F1 the browser gets.
-//! Measured on the shipped weights (README, "The quantised model file"): 7-bit weights with 8-bit
+//! Measured on the shipped weights (docs/model-file.md): 7-bit weights with 8-bit
 //! inputs score no lower on devel than the 8-bit weights with 13–15-bit inputs used before.
 
 use std::fmt;
@@ -23,8 +23,9 @@ use super::contiguous_f32;
 /// Output rows per kernel tile.
 const TILE_OUT: usize = 2;
 /// Input rows (tokens) per kernel tile. With `TILE_OUT` this keeps the tile's 8 accumulators and
-/// 6 operands within the 16 SIMD registers V8 has on x86-64. Measured in the browser (README,
-/// Benchmarks): 2 × 2 and 3 × 2 tiles were slower or no faster, 6 × 2 and unrolling slower.
+/// 6 operands within the 16 SIMD registers V8 has on x86-64. Measured in the browser
+/// (docs/benchmarks.md): 2 × 2 and 3 × 2 tiles were slower or no faster, 6 × 2 and unrolling
+/// slower.
 const TILE_IN: usize = 4;
 /// Input rows per cache block: 64 rows of the widest layer (1536) are 192 KB of i16; a typical
 /// sentence (≤ 64 sub-tokens) is one block, so the weights stream through once.
@@ -481,7 +482,7 @@ mod tests {
                 .fold(0f32, |m, (g, w)| m.max((g - w).abs()));
             // 7-bit weights and 8-bit inputs, in rows whose 8× outliers leave the bulk of the values
             // few levels: a few per cent of the output's scale here. What that costs a real model is
-            // measured as devel F1 (README, "The quantised model file").
+            // measured as devel F1 (docs/model-file.md).
             assert!(
                 worst <= 0.05 * scale,
                 "{rows}×{in_dim}→{out_dim}: error {worst} of scale {scale}"
