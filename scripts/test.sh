@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Medlight's one test command. Installs what is missing, serves the app with the README's first
 # command (scripts/serve.sh) until it answers, then runs every test: native tests of the whole
-# workspace, the wasm tests in headless Chromium, and the end-to-end tests of the built app.
+# workspace, the wasm tests in headless Chromium, and the end-to-end tests of the built app. Formatting
+# and clippy's lints are checked first.
 # Exits non-zero on the first failure; prints each section's time, and all of them at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,14 @@ export TRUNK_OFFLINE=true
 export CHROMEDRIVER=/usr/bin/chromedriver CHROMIUM=/usr/bin/chromium
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/webdriver.json" WASM_BINDGEN_TEST_TIMEOUT=300
+
+# Formatting and lints first: they fail in seconds to minutes, before any long build.
+section "cargo fmt --check and cargo clippy --workspace --all-targets -- -D warnings"
+for component in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$component" || rustup component add "$component" >&2
+done
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 
 # The README's first command, as a newcomer runs it; its build (dist/) is what the end-to-end tests load.
 section "the README's first command: scripts/serve.sh on a free port until it serves the app and the model"

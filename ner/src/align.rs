@@ -125,7 +125,7 @@ pub fn windows(len: usize, size: usize, overlap: usize) -> Vec<Range<usize>> {
         "window size {size} must exceed the overlap {overlap}"
     );
     if len <= size {
-        return vec![0..len];
+        return std::iter::once(0..len).collect();
     }
     let step = size - overlap;
     let mut out = Vec::new();

@@ -85,7 +85,9 @@ impl BertConfig {
         if self.hidden_size == 0 {
             return Err(Error::config("hidden_size", "must be positive"));
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
             return Err(Error::config(
                 "num_attention_heads",
                 format!(

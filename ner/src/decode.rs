@@ -241,9 +241,9 @@ fn viterbi(rows: &[Vec<f32>], labels: &crate::LabelSet) -> Vec<usize> {
     for (i, row) in rows.iter().enumerate().skip(1) {
         let mut next = vec![f32::NEG_INFINITY; n];
         for t in 0..n {
-            for p in 0..n {
-                if allowed(Some(p), t) && score[p] > next[t] {
-                    next[t] = score[p];
+            for (p, &s) in score.iter().enumerate() {
+                if allowed(Some(p), t) && s > next[t] {
+                    next[t] = s;
                     back[i][t] = p;
                 }
             }

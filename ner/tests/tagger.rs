@@ -59,7 +59,7 @@ fn long_text_is_read_through_windows_without_truncation() {
     let words: Vec<&str> = text.split_whitespace().collect();
     for window in [8, 16, 62] {
         let t = tagger(5).with_window(window);
-        let tags = t.tag_sentences(&[words.clone()]).unwrap();
+        let tags = t.tag_sentences(std::slice::from_ref(&words)).unwrap();
         assert_eq!(tags[0].len(), words.len(), "window {window}");
         let entities = t.annotate(&text).unwrap();
         for e in &entities {
@@ -72,7 +72,7 @@ fn long_text_is_read_through_windows_without_truncation() {
     assert_eq!(
         tagger(6)
             .with_window(16)
-            .tag_sentences(&[words.clone()])
+            .tag_sentences(std::slice::from_ref(&words))
             .unwrap(),
         tagger(6).tag_sentences(&[words]).unwrap()
     );

@@ -110,19 +110,17 @@ impl WorkerPool {
             }
             FromWorker::Chunk { id, entities, .. } => self.chunk_entities(index, id, entities),
             FromWorker::Finished { id, tokens, .. } => self.chunk_finished(index, id, tokens),
-            FromWorker::AnnotateFailed { id, message } => {
-                if self.release(index, id).is_some() {
-                    let job = self
-                        .state
-                        .borrow_mut()
-                        .job
-                        .take()
-                        .expect("release checked the job");
-                    (self.on_message)(FromWorker::AnnotateFailed {
-                        id: job.id,
-                        message,
-                    });
-                }
+            FromWorker::AnnotateFailed { id, message } if self.release(index, id).is_some() => {
+                let job = self
+                    .state
+                    .borrow_mut()
+                    .job
+                    .take()
+                    .expect("release checked the job");
+                (self.on_message)(FromWorker::AnnotateFailed {
+                    id: job.id,
+                    message,
+                });
             }
             _ => {}
         }

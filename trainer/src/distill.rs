@@ -54,6 +54,13 @@ impl Default for Recipe {
     }
 }
 
+/// Where the stage works (its runs and their data) and where the final student goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Dirs<'a> {
+    pub work: &'a Path,
+    pub out: &'a Path,
+}
+
 /// Runs the stage for the model in `teacher` (a model directory: f32 weights, config with its
 /// decoding, tokenizer), writing its work under `<work>` and the final student's weights to
 /// `out/model.safetensors`. `settings` gives the labelled corpus and everything the recipe leaves
@@ -65,11 +72,11 @@ pub fn run(
     texts: &[PathBuf],
     settings: &Settings,
     recipe: &Recipe,
-    work: &Path,
-    out: &Path,
+    dirs: Dirs,
     device: &Device,
     control: Control,
 ) -> Result<Outcome> {
+    let Dirs { work, out } = dirs;
     if texts.is_empty() {
         bail!("the student stage needs text to teach on (--distill-text FILE)");
     }

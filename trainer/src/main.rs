@@ -761,8 +761,10 @@ fn train(args: TrainArgs) -> Result<()> {
         &texts,
         &settings,
         &recipe,
-        &args.out.join("distill"),
-        &args.out,
+        distill::Dirs {
+            work: &args.out.join("distill"),
+            out: &args.out,
+        },
         &device,
         control,
     )?;

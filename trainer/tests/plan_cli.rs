@@ -1,7 +1,7 @@
 //! The `train` command's start, through the binary: a missing file in a given base directory is
 //! named, and a run prints its plan (stages, epochs, steps) and the measured time per step.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use medlight_ner::testing::{tiny_config, tiny_tokenizer_json};
@@ -24,7 +24,7 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn train(dir: &PathBuf, extra: &[&str]) -> Output {
+fn train(dir: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trainer"))
         .arg("train")
         .args([

@@ -912,8 +912,10 @@ fn the_student_stage_trains_a_context_reader_writes_the_mean_of_both_readings_an
         std::slice::from_ref(&text),
         &template,
         &recipe,
-        &work,
-        &out,
+        distill::Dirs {
+            work: &work,
+            out: &out,
+        },
         &Device::Cpu,
         Control::default(),
     )
@@ -977,8 +979,10 @@ fn the_student_stage_trains_a_context_reader_writes_the_mean_of_both_readings_an
         &[],
         &template,
         &recipe,
-        &work,
-        &out,
+        distill::Dirs {
+            work: &work,
+            out: &out,
+        },
         &Device::Cpu,
         Control::default(),
     )

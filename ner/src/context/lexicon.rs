@@ -29,10 +29,13 @@ pub struct Rule {
     pub kind: Kind,
 }
 
+/// A phrase's words and the rules it triggers.
+type Phrase = (Vec<String>, Vec<Rule>);
+
 /// Phrases as lower-case word sequences, indexed by their first word.
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {
-    by_first: HashMap<String, Vec<(Vec<String>, Vec<Rule>)>>,
+    by_first: HashMap<String, Vec<Phrase>>,
 }
 
 /// Splits text into lower-case words (letters/digits/'/'), and single punctuation marks, with

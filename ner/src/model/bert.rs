@@ -273,7 +273,7 @@ impl Embeddings {
         })
     }
 
-    fn forward(&self, ids: &Tensor, mut drop: Option<&mut Dropout>) -> Result<Tensor> {
+    fn forward(&self, ids: &Tensor, drop: Option<&mut Dropout>) -> Result<Tensor> {
         let (batch, len) = ids.dims2()?;
         let hidden = self.word.hidden()?;
         let words = self.word.rows(ids)?.reshape((batch, len, hidden))?;
@@ -285,7 +285,7 @@ impl Embeddings {
             .broadcast_add(&token_type)?;
         let x = self.norm.forward(&x, Pass::of(drop.as_deref()))?;
         let p = drop.as_deref().map_or(0.0, |d| d.hidden);
-        dropout(&x, p, drop.as_deref_mut())
+        dropout(&x, p, drop)
     }
 }
 
@@ -375,7 +375,7 @@ impl Layer {
         let inner = self
             .activation
             .forward(&self.intermediate.forward_in(&x, c)?, train)?;
-        let out = dropout(&self.output.forward_in(&inner, c)?, p, drop.as_deref_mut())?;
+        let out = dropout(&self.output.forward_in(&inner, c)?, p, drop)?;
         self.output_norm.forward(&(out + x)?, pass)
     }
 }

@@ -292,9 +292,10 @@ fn block_tensor(
     }
     let cols = row_bytes / dtype.type_size() * dtype.block_size();
     // A copy: the blocks' f16 scales must be aligned, which a slice of the file need not be.
+    let aligned: Vec<u8> = bytes.to_vec();
     Ok(qtensor_from_ggml(
         dtype,
-        &bytes.to_vec(),
+        &aligned,
         vec![rows, cols],
         device,
     )?)

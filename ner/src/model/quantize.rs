@@ -7,6 +7,7 @@
 //!   format shrinks the download without slowing inference;
 //! - everything else (norms, biases, the small classifier) in f32;
 //! - the metadata entries `medlight.config` (the model's `config.json` text) and `medlight.format`.
+//!
 //! Tensor names are Hugging Face's, so either file maps one-to-one onto `model.safetensors`.
 //! Both start from the same blocks, so they give the same logits.
 
@@ -71,7 +72,7 @@ fn should_quantise(name: &str, tensor: &Tensor, dtype: GgmlDType) -> bool {
         && !name.contains("LayerNorm")
         && dims.len() == 2
         && dims[0] >= MIN_QUANTISED_ROWS
-        && dims[1] % dtype.block_size() == 0
+        && dims[1].is_multiple_of(dtype.block_size())
 }
 
 /// Each tensor (Hugging Face names, f32) in the block format `formats` gives it.
