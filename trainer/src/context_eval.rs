@@ -77,6 +77,8 @@ pub struct Scores {
     pub temp_correct: usize,
     pub exp_correct: usize,
     pub missing: Vec<usize>,
+    /// Each row judged wrong on some status: its line and what was wrong.
+    pub errors: Vec<(usize, String)>,
 }
 
 /// Case-insensitive byte span of `needle` in `hay` (ASCII folding keeps byte offsets).
@@ -106,6 +108,19 @@ pub fn score(rules: &ContextRules, rows: &[Row]) -> Scores {
             _ => {}
         }
         s.neg_correct += usize::from(c.negated == r.negated);
+        let mut wrong = Vec::new();
+        if c.negated != r.negated {
+            let why = c
+                .triggers
+                .negated
+                .as_deref()
+                .map(|t| format!(" by '{t}'"))
+                .unwrap_or_default();
+            wrong.push(format!(
+                "negated: kit {}, rules {}{why}",
+                r.negated, c.negated
+            ));
+        }
         let temp = if c.certainty == Certainty::Hypothetical {
             "not particular"
         } else if c.temporality == Temporality::Historical {
@@ -114,7 +129,20 @@ pub fn score(rules: &ContextRules, rows: &[Row]) -> Scores {
             "recent"
         };
         s.temp_correct += usize::from(temp == r.temporality);
-        s.exp_correct += usize::from((c.experiencer == Experiencer::Patient) == r.patient);
+        if temp != r.temporality {
+            wrong.push(format!("temporality: kit {}, rules {temp}", r.temporality));
+        }
+        let patient = c.experiencer == Experiencer::Patient;
+        s.exp_correct += usize::from(patient == r.patient);
+        if patient != r.patient {
+            wrong.push(format!("patient: kit {}, rules {patient}", r.patient));
+        }
+        if !wrong.is_empty() {
+            s.errors.push((
+                r.line,
+                format!("{} | {} | {}", wrong.join("; "), r.condition, r.sentence),
+            ));
+        }
     }
     s
 }
@@ -156,7 +184,8 @@ impl Scores {
 }
 
 /// Runs the command: `part` is "all", "odd" or "even" (rows by position, to tune on one half).
-pub fn run(data: &Path, json: bool, part: &str) -> Result<()> {
+/// With `errors`, each row judged wrong is printed to stderr with its line.
+pub fn run(data: &Path, json: bool, part: &str, errors: bool) -> Result<()> {
     let rows = read(data)?;
     let rows: Vec<Row> = match part {
         "all" => rows,
@@ -176,6 +205,11 @@ pub fn run(data: &Path, json: bool, part: &str) -> Result<()> {
             "{}:{line}: condition not found in its sentence (scored as default)",
             data.display()
         );
+    }
+    if errors {
+        for (line, what) in &s.errors {
+            eprintln!("{}:{line}: {what}", data.display());
+        }
     }
     println!("rows {} (condition not found: {})", s.rows, s.missing.len());
     println!(
@@ -210,6 +244,19 @@ mod tests {
         assert_eq!(s.missing, vec![4]);
         assert_eq!(s.temp_correct, 3);
         assert_eq!(s.json()["negation"]["f1"], 1.0);
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        let wrong = parse(
+            "kit.tsv",
+            "h\n1\tfever\tHas FEVER.\tNegated\tRecent\tPatient\n",
+        )
+        .unwrap();
+        let s = score(&ContextRules::default(), &wrong);
+        assert_eq!(s.errors.len(), 1);
+        assert!(
+            s.errors[0].1.starts_with("negated: kit true, rules false"),
+            "{:?}",
+            s.errors
+        );
     }
 
     #[test]

@@ -83,6 +83,9 @@ struct ContextEvalArgs {
     /// Which rows to score: all, odd or even (by position), to tune on one half
     #[arg(long, default_value = "all")]
     part: String,
+    /// Print each row the rules judge wrong (line, what was wrong, condition, sentence) to stderr
+    #[arg(long)]
+    errors: bool,
 }
 
 #[derive(Args)]
@@ -501,7 +504,9 @@ fn main() -> Result<()> {
         Some(Command::Retune(args)) => retune(args),
         Some(Command::Pack(args)) => pack(args),
         Some(Command::Pretrain(args)) => pretrain(args),
-        Some(Command::ContextEval(a)) => trainer::context_eval::run(&a.data, a.json, &a.part),
+        Some(Command::ContextEval(a)) => {
+            trainer::context_eval::run(&a.data, a.json, &a.part, a.errors)
+        }
         Some(Command::Dequantize(args)) => {
             dequantize::dequantize(&args.model, args.word_embeddings_from.as_deref(), &args.out)?;
             println!("wrote {}", args.out.display());
