@@ -30,7 +30,12 @@ fn note() -> String {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (set MEDLIGHT_NOTES)", path.display()));
     let note: String = text.chars().take(NOTE_CHARS).collect();
-    assert_eq!(note.chars().count(), NOTE_CHARS, "{} is shorter than the note", path.display());
+    assert_eq!(
+        note.chars().count(),
+        NOTE_CHARS,
+        "{} is shorter than the note",
+        path.display()
+    );
     note
 }
 
@@ -56,7 +61,12 @@ fn main() {
         let started = Instant::now();
         found = parts
             .iter()
-            .map(|part| tagger.annotate_parts(&note, part).expect("annotates").entities)
+            .map(|part| {
+                tagger
+                    .annotate_parts(&note, part)
+                    .expect("annotates")
+                    .entities
+            })
             .collect();
         whole.push(started.elapsed());
 
@@ -69,14 +79,27 @@ fn main() {
         assert_eq!(again, found, "the rules decide the same context again");
     }
     let entities: usize = found.iter().map(Vec::len).sum();
-    let contextual = found.iter().flatten().filter(|e| !e.context.statuses().is_empty()).count();
+    let contextual = found
+        .iter()
+        .flatten()
+        .filter(|e| !e.context.statuses().is_empty())
+        .count();
     let (whole, context) = (median(whole), median(context));
     let share = context.as_secs_f64() / (whole - context).as_secs_f64();
     println!(
         "{NOTE_CHARS} characters, {} chunks, {entities} entities ({contextual} with a context other than present)",
         parts.len()
     );
-    println!("annotation with the rules, median of {RUNS}: {:.1} ms", whole.as_secs_f64() * 1e3);
-    println!("the rules alone, median of {RUNS}: {:.2} ms", context.as_secs_f64() * 1e3);
-    println!("the rules add {:.2} % to annotation without them", 100.0 * share);
+    println!(
+        "annotation with the rules, median of {RUNS}: {:.1} ms",
+        whole.as_secs_f64() * 1e3
+    );
+    println!(
+        "the rules alone, median of {RUNS}: {:.2} ms",
+        context.as_secs_f64() * 1e3
+    );
+    println!(
+        "the rules add {:.2} % to annotation without them",
+        100.0 * share
+    );
 }
