@@ -70,6 +70,67 @@ enum Command {
     /// Score the clinical context rules on a ConText test-kit TSV (negation, temporality,
     /// experiencer).
     ContextEval(ContextEvalArgs),
+    /// Build the concept index the linker reads (`concepts.tsv`): MeSH descriptors and the
+    /// mentions annotated PubTator files link.
+    LinkIndex(LinkIndexArgs),
+    /// Score concept linking on a PubTator file: gold-mention accuracy@1 per type, document-level
+    /// concept P/R/F1 per type after tagging, and entities left without a concept.
+    LinkEval(LinkEvalArgs),
+}
+
+#[derive(Args)]
+struct LinkIndexArgs {
+    /// MeSH descriptors: TSV of id, name, tree_numbers, terms (`|`-separated)
+    #[arg(long, default_value = "../shared/data/mesh/descriptors.tsv")]
+    mesh: PathBuf,
+    /// Annotated PubTator files whose mentions the index learns (repeatable)
+    #[arg(
+        long = "train",
+        default_values = ["../shared/data/bc5cdr/pubtator/train.pubtator", "../shared/data/ncbi-disease/pubtator/train.pubtator"]
+    )]
+    train: Vec<PathBuf>,
+    /// PubTator files whose documents (by PMID) the index must not learn from, so that scores on
+    /// them stay honest (repeatable)
+    #[arg(
+        long = "exclude",
+        default_value = "../shared/data/bc5cdr/pubtator/devel.pubtator"
+    )]
+    exclude: Vec<PathBuf>,
+    /// Where to write the index
+    #[arg(long, default_value = "public/models/concepts.tsv")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct LinkEvalArgs {
+    /// PubTator file with gold mentions and their MeSH IDs
+    #[arg(long)]
+    data: PathBuf,
+    /// Model directory for the end-to-end figures (its tokenizer.json and model file)
+    #[arg(long, default_value = "public/models")]
+    model: PathBuf,
+    /// Concept index; default: concepts.tsv in the model directory
+    #[arg(long)]
+    concepts: Option<PathBuf>,
+    /// The least similarity at which the fuzzy fallback links (0 to 1); default: the linker's
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Only link the gold mentions; skip tagging
+    #[arg(long)]
+    no_tagging: bool,
+    /// Print each gold mention linked wrong (PMID, type, mention, gold IDs, what was linked) to stderr
+    #[arg(long)]
+    errors: bool,
+    /// Which documents to score: all, odd or even (by position), to tune on one half
+    #[arg(long, default_value = "all")]
+    part: String,
+    /// Print the figures as one JSON object on the last line too
+    #[arg(long)]
+    json: bool,
+    #[arg(long, value_enum, default_value = "auto")]
+    format: Format,
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceChoice,
 }
 
 #[derive(Args)]
@@ -489,6 +550,9 @@ struct PredictArgs {
     /// Leave the model config's lexicon unused
     #[arg(long)]
     no_lexicon: bool,
+    /// Concept index to link entities with; default: concepts.tsv in the model directory, if any
+    #[arg(long)]
+    concepts: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -504,6 +568,8 @@ fn main() -> Result<()> {
         Some(Command::Retune(args)) => retune(args),
         Some(Command::Pack(args)) => pack(args),
         Some(Command::Pretrain(args)) => pretrain(args),
+        Some(Command::LinkIndex(a)) => link_index(a),
+        Some(Command::LinkEval(a)) => link_eval(a),
         Some(Command::ContextEval(a)) => {
             trainer::context_eval::run(&a.data, a.json, &a.part, a.errors)
         }
@@ -985,6 +1051,9 @@ struct PredictedEntity<'a> {
     score: f32,
     text: &'a str,
     context: &'a medlight_ner::context::Context,
+    /// The linked MeSH concept; null where the index has none or there is no index.
+    concept_id: Option<&'a str>,
+    concept_name: Option<&'a str>,
 }
 
 fn predict(args: PredictArgs) -> Result<()> {
@@ -992,6 +1061,17 @@ fn predict(args: PredictArgs) -> Result<()> {
         .with_decoding(args.decoding)
         .with_consistency(!args.no_consistency)
         .with_lexicon(!args.no_lexicon);
+    let concepts = args
+        .concepts
+        .clone()
+        .unwrap_or_else(|| args.model.join("concepts.tsv"));
+    let linker = if args.concepts.is_some() || concepts.exists() {
+        Some(medlight_ner::linking::Linker::new(
+            trainer::linking::read_index(&concepts)?,
+        ))
+    } else {
+        None
+    };
     let files = if args.files.is_empty() {
         vec![PathBuf::from("-")]
     } else {
@@ -1008,7 +1088,10 @@ fn predict(args: PredictArgs) -> Result<()> {
             std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?
         };
-        let entities = tagger.annotate(&text)?;
+        let mut entities = tagger.annotate(&text)?;
+        if let Some(linker) = &linker {
+            linker.link_document(&text, &mut entities);
+        }
         let entities: Vec<PredictedEntity> = entities
             .iter()
             .map(|e| PredictedEntity {
@@ -1018,11 +1101,112 @@ fn predict(args: PredictArgs) -> Result<()> {
                 score: e.score,
                 text: &text[e.start..e.end],
                 context: &e.context,
+                concept_id: e.concept.as_ref().map(|c| c.id.as_str()),
+                concept_name: e.concept.as_ref().map(|c| c.name.as_str()),
             })
             .collect();
         let line =
             serde_json::json!({ "source": file.display().to_string(), "entities": entities });
         println!("{line}");
+    }
+    Ok(())
+}
+
+fn link_index(args: LinkIndexArgs) -> Result<()> {
+    use trainer::linking;
+    let mut index = medlight_ner::linking::ConceptIndex::default();
+    let descriptors = linking::add_descriptors(&mut index, &args.mesh)?;
+    let mut excluded = std::collections::HashSet::new();
+    for file in &args.exclude {
+        excluded.extend(trainer::pubtator::read(file)?.into_iter().map(|d| d.pmid));
+    }
+    let mut docs = Vec::new();
+    let mut left_out = 0;
+    for file in &args.train {
+        for doc in trainer::pubtator::read(file)? {
+            if excluded.contains(&doc.pmid) {
+                left_out += 1;
+            } else {
+                docs.push(doc);
+            }
+        }
+    }
+    if left_out > 0 {
+        eprintln!("left out {left_out} training documents that --exclude files also hold");
+    }
+    let mentions = linking::add_mentions(&mut index, &docs)?;
+    index.finish();
+    std::fs::write(&args.out, index.to_tsv())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    println!(
+        "{}: {} concepts ({descriptors} MeSH descriptors), {mentions} annotated (type, name, ID) triples",
+        args.out.display(),
+        index.entries().len()
+    );
+    Ok(())
+}
+
+fn link_eval(args: LinkEvalArgs) -> Result<()> {
+    use trainer::linking;
+    let concepts = args
+        .concepts
+        .unwrap_or_else(|| args.model.join("concepts.tsv"));
+    let mut linker = medlight_ner::linking::Linker::new(linking::read_index(&concepts)?);
+    if let Some(t) = args.threshold {
+        if !(0.0..=1.0).contains(&t) {
+            bail!("--threshold: expected a similarity from 0 to 1, got {t}");
+        }
+        linker.threshold = t;
+    }
+    let docs = linking::part(trainer::pubtator::read(&args.data)?, &args.part)?;
+    let mentions = linking::score_mentions(&linker, &docs);
+    if !mentions.unknown_ids.is_empty() {
+        let some: Vec<&str> = mentions
+            .unknown_ids
+            .iter()
+            .take(10)
+            .map(String::as_str)
+            .collect();
+        eprintln!(
+            "{}: {} gold IDs are not in the index {} (mentions of them count as wrong): {}…",
+            args.data.display(),
+            mentions.unknown_ids.len(),
+            concepts.display(),
+            some.join(", ")
+        );
+    }
+    if args.errors {
+        for e in &mentions.errors {
+            eprintln!("{e}");
+        }
+    }
+    println!("{} documents", docs.len());
+    for label in medlight_ner::linking::LABELS {
+        println!(
+            "gold mentions  {label:<8}  accuracy@1 {:.4}  ({} of {}; {} without a concept)",
+            mentions.accuracy(label),
+            mentions.correct.get(label).unwrap_or(&0),
+            mentions.total.get(label).unwrap_or(&0),
+            mentions.unlinked.get(label).unwrap_or(&0)
+        );
+    }
+    let documents = if args.no_tagging {
+        None
+    } else {
+        let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?;
+        let d = linking::score_documents(&tagger, &linker, &docs)?;
+        for label in medlight_ner::linking::LABELS {
+            let (p, r, f) = d.prf(label);
+            println!(
+                "documents      {label:<8}  P {p:.4}  R {r:.4}  F1 {f:.4}  ({} of {} tagged entities without a concept)",
+                d.unlinked.get(label).unwrap_or(&0),
+                d.entities.get(label).unwrap_or(&0)
+            );
+        }
+        Some(d)
+    };
+    if args.json {
+        println!("{}", linking::json(&mentions, documents.as_ref()));
     }
     Ok(())
 }
