@@ -1,4 +1,4 @@
-//! Records the SHA-256 of the shipped model files at build time. The worker checks the downloaded
+//! Records the SHA-256 of the shipped model files (and the concept index) at build time. The worker checks the downloaded
 //! bytes against these before using them, so a damaged or tampered file is an error, never silent
 //! garbage predictions.
 
@@ -13,6 +13,7 @@ fn main() {
             "MEDLIGHT_MODEL_SHA256",
         ),
         ("public/models/tokenizer.json", "MEDLIGHT_TOKENIZER_SHA256"),
+        ("public/models/concepts.tsv", "MEDLIGHT_CONCEPTS_SHA256"),
     ] {
         println!("cargo:rerun-if-changed={file}");
         let bytes = std::fs::read(Path::new(file)).unwrap_or_else(|e| {

@@ -21,6 +21,10 @@ pub struct Row<'a> {
     pub experiencer: &'static str,
     /// What decided the statuses: "negated by 'denies'"; empty for a present condition.
     pub context_trigger: String,
+    /// The MeSH concept ("D014859"; a composite's IDs joined by `|`) and its preferred name; empty
+    /// where the entity has none.
+    pub concept_id: &'a str,
+    pub concept_name: &'a str,
 }
 
 /// Entities in text order with code-point offsets. Entities whose offsets do not fit `text` are left out.
@@ -40,6 +44,8 @@ pub fn rows<'a>(text: &'a str, entities: &'a [Entity]) -> Vec<Row<'a>> {
             temporality: e.context.temporality.as_str(),
             experiencer: e.context.experiencer.as_str(),
             context_trigger: e.context.explanation().join("; "),
+            concept_id: e.concept.as_ref().map_or("", |c| c.id.as_str()),
+            concept_name: e.concept.as_ref().map_or("", |c| c.name.as_str()),
         })
         .collect()
 }
@@ -73,10 +79,11 @@ pub fn to_csv(text: &str, entities: &[Entity]) -> String {
 
 /// brat standoff: `T<n>\t<label> <start> <end>\t<text>`. An entity across a line break becomes
 /// fragments (`start end;start end`), as brat requires. Context other than the default follows
-/// each entity as attribute lines: `A<m>\tNegated T<n>` and `A<m>\tCertainty T<n> possible`.
+/// each entity as attribute lines: `A<m>\tNegated T<n>` and `A<m>\tCertainty T<n> possible`; its
+/// concept as normalisation lines, one per ID: `N<k>\tReference T<n> MESH:D014859\tWarfarin`.
 pub fn to_brat(text: &str, entities: &[Entity]) -> String {
     let mut out = String::new();
-    let mut attributes = 0;
+    let (mut attributes, mut references) = (0, 0);
     for (n, row) in rows(text, entities).into_iter().enumerate() {
         let mut fragments = Vec::new();
         let mut at = row.start;
@@ -109,6 +116,20 @@ pub fn to_brat(text: &str, entities: &[Entity]) -> String {
             attributes += 1;
             let value = value.map(|v| format!(" {v}")).unwrap_or_default();
             out.push_str(&format!("A{attributes}\t{name} T{}{value}\n", n + 1));
+        }
+        let names: Vec<&str> = row.concept_name.split(" | ").collect();
+        for (i, id) in row
+            .concept_id
+            .split('|')
+            .filter(|id| !id.is_empty())
+            .enumerate()
+        {
+            references += 1;
+            let name = names.get(i).copied().unwrap_or(row.concept_name);
+            out.push_str(&format!(
+                "N{references}\tReference T{} MESH:{id}\t{name}\n",
+                n + 1
+            ));
         }
     }
     out
@@ -186,11 +207,11 @@ mod tests {
         let mut lines = csv.lines();
         assert_eq!(
             lines.next(),
-            Some("start,end,label,score,text,negated,certainty,temporality,experiencer,context_trigger")
+            Some("start,end,label,score,text,negated,certainty,temporality,experiencer,context_trigger,concept_id,concept_name")
         );
         assert_eq!(
             lines.next(),
-            Some("7,19,Chemical,0.5,\"\"\"β-blockers\"\"\",false,certain,recent,patient,")
+            Some("7,19,Chemical,0.5,\"\"\"β-blockers\"\"\",false,certain,recent,patient,,,")
         );
         assert!(csv.contains("\"lung\r\ncancer\""));
     }
@@ -239,5 +260,34 @@ mod tests {
         );
         assert_eq!(json["entities"][1]["experiencer"], "family");
         assert!(to_csv(text, &found).contains(",true,certain,recent,patient,negated by 'Denies'"));
+    }
+
+    #[test]
+    fn concepts_travel_to_every_export() {
+        use medlight_ner::linking::Concept;
+        let text = "Coumadin; breast and ovarian cancer.";
+        let mut drug = entity(text, "Coumadin", "Chemical");
+        drug.concept = Some(Concept {
+            id: "D014859".into(),
+            name: "Warfarin".into(),
+            score: 1.0,
+        });
+        let mut cancer = entity(text, "breast and ovarian cancer", "Disease");
+        cancer.concept = Some(Concept {
+            id: "D001943|D010051".into(),
+            name: "Breast Neoplasms | Ovarian Neoplasms".into(),
+            score: 1.0,
+        });
+        let found = [drug, cancer];
+        assert_eq!(
+            to_brat(text, &found),
+            "T1\tChemical 0 8\tCoumadin\nN1\tReference T1 MESH:D014859\tWarfarin\n\
+             T2\tDisease 10 35\tbreast and ovarian cancer\n\
+             N2\tReference T2 MESH:D001943\tBreast Neoplasms\nN3\tReference T2 MESH:D010051\tOvarian Neoplasms\n"
+        );
+        let json: serde_json::Value = serde_json::from_str(&to_json(text, &found)).unwrap();
+        assert_eq!(json["entities"][0]["concept_id"], "D014859");
+        assert_eq!(json["entities"][0]["concept_name"], "Warfarin");
+        assert!(to_csv(text, &found).contains(",D014859,Warfarin\n"));
     }
 }

@@ -96,17 +96,22 @@ pub fn shown(entities: &[Entity], filters: &Filters) -> Vec<Entity> {
     out
 }
 
-/// A unique entity (same type, same text up to case) and where it occurs.
+/// A unique entity (same type and same concept, or without a concept the same text up to case)
+/// and where it occurs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unique {
     pub label: String,
     /// The text of its first occurrence.
     pub text: String,
+    /// The other ways the text writes it ("Coumadin" beside "warfarin"), up to case.
+    pub other_forms: Vec<String>,
+    pub concept: Option<medlight_ner::linking::Concept>,
     /// Indices into the `entities` given to [`unique`], in text order.
     pub occurrences: Vec<usize>,
 }
 
-/// Unique entities, most frequent first (ties: by type, then text).
+/// Unique entities, most frequent first (ties: by type, then text). Mentions of one concept are
+/// one entity, whatever their spelling.
 pub fn unique(text: &str, entities: &[Entity]) -> Vec<Unique> {
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     let mut out: Vec<Unique> = Vec::new();
@@ -114,14 +119,28 @@ pub fn unique(text: &str, entities: &[Entity]) -> Vec<Unique> {
         let Some(mention) = text.get(e.start..e.end) else {
             continue;
         };
-        let key = (e.label.clone(), mention.to_lowercase());
+        let key = match &e.concept {
+            Some(c) => (e.label.clone(), format!("concept {}", c.id)),
+            None => (e.label.clone(), format!("text {}", mention.to_lowercase())),
+        };
         match index.get(&key) {
-            Some(&at) => out[at].occurrences.push(i),
+            Some(&at) => {
+                let u = &mut out[at];
+                u.occurrences.push(i);
+                let lower = mention.to_lowercase();
+                if u.text.to_lowercase() != lower
+                    && !u.other_forms.iter().any(|f| f.to_lowercase() == lower)
+                {
+                    u.other_forms.push(mention.to_string());
+                }
+            }
             None => {
                 index.insert(key, out.len());
                 out.push(Unique {
                     label: e.label.clone(),
                     text: mention.to_string(),
+                    other_forms: Vec::new(),
+                    concept: e.concept.clone(),
                     occurrences: vec![i],
                 });
             }
@@ -232,6 +251,39 @@ mod tests {
             [("Chemical", "Aspirin", 3), ("Disease", "Nausea", 2)]
         );
         assert_eq!(list[0].occurrences, [0, 1, 3]);
+    }
+
+    #[test]
+    fn mentions_of_one_concept_are_one_entity_with_each_spelling() {
+        use medlight_ner::linking::Concept;
+        let text = "Coumadin, then warfarin; WARFARIN again, and heparin.";
+        let warfarin = Concept {
+            id: "D014859".into(),
+            name: "Warfarin".into(),
+            score: 1.0,
+        };
+        let mut all: Vec<Entity> = ["Coumadin", "warfarin", "WARFARIN", "heparin"]
+            .iter()
+            .map(|m| entity(text, 0, m, "Chemical", 0.9))
+            .collect();
+        for e in &mut all[..3] {
+            e.concept = Some(warfarin.clone());
+        }
+        let list = unique(text, &all);
+        assert_eq!(list.len(), 2);
+        assert_eq!(
+            (list[0].text.as_str(), list[0].occurrences.len()),
+            ("Coumadin", 3)
+        );
+        assert_eq!(list[0].other_forms, ["warfarin"]);
+        assert_eq!(
+            list[0].concept.as_ref().map(|c| c.id.as_str()),
+            Some("D014859")
+        );
+        assert_eq!(
+            (list[1].text.as_str(), list[1].concept.is_none()),
+            ("heparin", true)
+        );
     }
 
     #[test]

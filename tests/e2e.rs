@@ -632,8 +632,10 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
         ]
     );
     for (_, label, title) in &marks {
+        // "Disease · 87% confidence", then " · MeSH D007674 Kidney Diseases" once linked.
         let confidence = title
             .strip_prefix(&format!("{label} · "))
+            .and_then(|t| t.split(" · ").next())
             .and_then(|t| t.strip_suffix("% confidence"));
         assert!(
             confidence.is_some_and(|p| p.parse::<u8>().is_ok()),
@@ -933,10 +935,10 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
         .unwrap();
     let confident = browser.marks().await;
     assert!(
-        confident.iter().all(|m| m.3.ends_with("100% confidence")),
+        confident.iter().all(|m| m.3.contains("· 100% confidence")),
         "{confident:?}"
     );
-    let all_certain = marks.iter().all(|m| m.3.ends_with("100% confidence"));
+    let all_certain = marks.iter().all(|m| m.3.contains("· 100% confidence"));
     if !all_certain {
         assert!(confident.len() < marks.len());
         let stats = browser
@@ -1011,7 +1013,7 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
         .unwrap();
     let csv = csv.as_str().unwrap();
     assert!(
-        csv.starts_with("start,end,label,score,text,negated,certainty,temporality,experiencer,context_trigger\n"),
+        csv.starts_with("start,end,label,score,text,negated,certainty,temporality,experiencer,context_trigger,concept_id,concept_name\n"),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), marks.len() + 1);
@@ -1029,7 +1031,12 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
         .execute_async(read_last, vec![])
         .await
         .unwrap();
-    let lines: Vec<&str> = ann.as_str().unwrap().lines().collect();
+    let lines: Vec<&str> = ann
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with('T'))
+        .collect();
     assert_eq!(lines.len(), marks.len());
     for (n, (line, mark)) in lines.iter().zip(&marks).enumerate() {
         let fields: Vec<&str> = line.split('\t').collect();
@@ -1173,6 +1180,121 @@ async fn e2e_each_entity_shows_its_clinical_context_in_the_text_the_panel_and_th
                 "recent",
                 "patient"
             ),
+        ]
+    );
+}
+
+/// Two names of one drug, and a condition.
+const CONCEPT_NOTE: &str = "Coumadin was stopped; warfarin restarted. She denies headache.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_entities_carry_their_mesh_concept_and_one_concept_is_one_panel_row() {
+    let (_server, browser) = open_app().await;
+    browser
+        .wait_for(".status .concepts[data-state='ready']", READY_TIMEOUT)
+        .await;
+    browser.paste_text(CONCEPT_NOTE).await;
+    let marks = browser.annotated(CONCEPT_NOTE).await;
+    let found: Vec<(&str, &str)> = marks
+        .iter()
+        .map(|(t, l, _)| (t.as_str(), l.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("Coumadin", "Chemical"),
+            ("warfarin", "Chemical"),
+            ("headache", "Disease")
+        ]
+    );
+    for ((_, _, title), concept) in
+        marks
+            .iter()
+            .zip(["D014859 Warfarin", "D014859 Warfarin", "D006261 Headache"])
+    {
+        assert!(title.ends_with(&format!(" · MeSH {concept}")), "{title}");
+    }
+
+    let script = "return [...document.querySelectorAll('.panel button.unique')].map(b => \
+                  [b.querySelector('.entity').textContent, Number(b.querySelector('.count').textContent), \
+                   b.querySelector('.forms')?.textContent ?? '', b.querySelector('.concept')?.textContent ?? '']);";
+    let panel: Vec<(String, usize, String, String)> =
+        serde_json::from_value(browser.client().execute(script, vec![]).await.unwrap()).unwrap();
+    assert_eq!(
+        panel,
+        [
+            (
+                "Coumadin".into(),
+                2,
+                "also warfarin".into(),
+                "D014859 Warfarin".into()
+            ),
+            (
+                "headache".into(),
+                1,
+                String::new(),
+                "D006261 Headache".into()
+            ),
+        ]
+    );
+
+    browser
+        .client()
+        .execute(
+            "window.__exports = []; const create = URL.createObjectURL; \
+             URL.createObjectURL = (blob) => { window.__exports.push(blob); return create(blob); };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let read_last =
+        "const done = arguments[arguments.length - 1]; window.__exports.at(-1).text().then(done);";
+    browser
+        .client()
+        .find(Locator::Css("button.export-json"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let exported = browser
+        .client()
+        .execute_async(read_last, vec![])
+        .await
+        .unwrap();
+    let document: serde_json::Value = serde_json::from_str(exported.as_str().unwrap()).unwrap();
+    let ids: Vec<&str> = document["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["concept_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["D014859", "D014859", "D006261"]);
+    browser
+        .client()
+        .find(Locator::Css("button.export-brat"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let ann = browser
+        .client()
+        .execute_async(read_last, vec![])
+        .await
+        .unwrap();
+    let references: Vec<&str> = ann
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with('N'))
+        .collect();
+    assert_eq!(
+        references,
+        [
+            "N1\tReference T1 MESH:D014859\tWarfarin",
+            "N2\tReference T2 MESH:D014859\tWarfarin",
+            "N3\tReference T3 MESH:D006261\tHeadache",
         ]
     );
 }
@@ -1459,6 +1581,10 @@ async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
     browser.requests_seen().await; // the browser's own start page, before ours
     browser.client().goto(&server.url).await.unwrap();
     browser.wait_for(".status .ready", READY_TIMEOUT).await;
+    // The worker fetches the concept index after the model: wait for it too.
+    browser
+        .wait_for(".status .concepts[data-state='ready']", READY_TIMEOUT)
+        .await;
     let at_ready = server.requests().len();
     let loading = browser.requests_seen().await;
     assert!(

@@ -30,8 +30,17 @@ fn megabytes(bytes: f64) -> String {
     format!("{:.1} MB", bytes / 1e6)
 }
 
+/// Whether entities carry MeSH concepts yet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Concepts {
+    Loading,
+    Ready { count: usize, load_ms: f64 },
+    Failed(String),
+}
+
 #[component]
 pub fn App() -> impl IntoView {
+    let concepts = RwSignal::new(Concepts::Loading);
     let status = RwSignal::new(Status::Loading {
         loaded: 0.0,
         total: None,
@@ -61,6 +70,10 @@ pub fn App() -> impl IntoView {
                 status.set(Status::Ready { load_ms });
             }
             FromWorker::Failed { message } => status.set(Status::Failed(message)),
+            FromWorker::Concepts { count, load_ms } => {
+                concepts.set(Concepts::Ready { count, load_ms })
+            }
+            FromWorker::ConceptsFailed { message } => concepts.set(Concepts::Failed(message)),
             FromWorker::Chunk { id, end, entities } if id == latest.get() => {
                 annotate_error.set(None);
                 annotation.update(|current| match current {
@@ -116,9 +129,11 @@ pub fn App() -> impl IntoView {
             worker.annotate(id, value);
         }
     };
-    // Re-annotate when the text changes (debounced) or once the model becomes ready.
+    // Re-annotate when the text changes (debounced), once the model becomes ready, and once the
+    // concept index is loaded (what was shown before it has no concepts).
     Effect::new(move |_| {
         let value = text.get();
+        concepts.track();
         if !matches!(status.get(), Status::Ready { .. }) {
             return;
         }
@@ -187,6 +202,17 @@ pub fn App() -> impl IntoView {
                         <button class="retry" on:click=move |_| retries.update(|n| *n += 1)>"Retry"</button>
                     }.into_any(),
                 }}
+                {move || matches!(status.get(), Status::Ready { .. }).then(|| match concepts.get() {
+                    Concepts::Loading => view! {
+                        <p class="concepts" data-state="loading">"Loading MeSH concepts…"</p>
+                    }.into_any(),
+                    Concepts::Ready { count, load_ms } => view! {
+                        <p class="concepts" data-state="ready">{format!("{count} MeSH concepts linked to entities (index loaded in {load_ms:.0} ms).")}</p>
+                    }.into_any(),
+                    Concepts::Failed(message) => view! {
+                        <p class="concepts error" data-state="failed">{format!("Entities are shown without MeSH concepts: {message}")}</p>
+                    }.into_any(),
+                })}
             </section>
             <TextInput text=text />
             <TypeFilters labels=labels filters=filters />

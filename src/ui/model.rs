@@ -6,7 +6,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
 
-use crate::protocol::{FromWorker, ToWorker, MODEL_URL, TOKENIZER_URL};
+use crate::protocol::{FromWorker, ToWorker, CONCEPTS_URL, MODEL_URL, TOKENIZER_URL};
 
 /// Trunk's loaders for the two worker builds: classic worker scripts (`importScripts`), their names
 /// kept stable by `filehash = false`. The relaxed-SIMD build runs a 30-word sentence about a fifth
@@ -59,6 +59,7 @@ impl ModelWorker {
                     let load = ToWorker::Load {
                         model: MODEL_URL.into(),
                         tokenizer: TOKENIZER_URL.into(),
+                        concepts: CONCEPTS_URL.into(),
                     };
                     let _ = this.post_message(
                         &serde_wasm_bindgen::to_value(&load).expect("requests serialise"),

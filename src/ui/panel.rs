@@ -62,12 +62,17 @@ pub fn EntityPanel(
                         {list.into_iter().map(|u| {
                             let count = u.occurrences.len();
                             let occurrences = u.occurrences.clone();
-                            let title = format!("{} · {count} occurrence{}: click to go to the next", u.label, if count == 1 { "" } else { "s" });
+                            let concept = u.concept.as_ref().map(|c| format!(" · MeSH {} {}", c.id, c.name)).unwrap_or_default();
+                            let title = format!("{}{concept} · {count} occurrence{}: click to go to the next", u.label, if count == 1 { "" } else { "s" });
+                            let also = (!u.other_forms.is_empty()).then(|| format!("also {}", u.other_forms.join(", ")));
+                            let concept_line = u.concept.as_ref().map(|c| format!("{} {}", c.id, c.name));
                             view! {
                                 <li>
                                     <button class="unique" data-label=u.label.clone() title=title on:click=move |_| go_to_next(&occurrences, last)>
                                         <span class=label_class(&u.label)>{u.text}</span>
                                         <span class="count">{count}</span>
+                                        {also.map(|a| view! { <span class="forms">{a}</span> })}
+                                        {concept_line.map(|c| view! { <span class="concept">{c}</span> })}
                                     </button>
                                 </li>
                             }

@@ -93,16 +93,26 @@ impl WorkerPool {
         worker.start();
     }
 
+    fn mark_ready(&self, index: usize) {
+        if let Some(slot) = self.state.borrow_mut().slots.get_mut(index) {
+            slot.ready = true;
+        }
+        self.dispatch();
+    }
+
     fn on_worker(&self, index: usize, primary: bool, message: FromWorker) {
         match message {
-            FromWorker::Ready { .. } => {
-                if let Some(slot) = self.state.borrow_mut().slots.get_mut(index) {
-                    slot.ready = true;
-                }
-                if primary {
-                    (self.on_message)(message);
-                }
-                self.dispatch();
+            // The primary worker takes text once its model is ready; a helper only once its concept
+            // index is (or failed) too, so that a long text's chunks all carry concepts alike.
+            FromWorker::Ready { .. } if primary => {
+                self.mark_ready(index);
+                (self.on_message)(message);
+            }
+            FromWorker::Concepts { .. } | FromWorker::ConceptsFailed { .. } if !primary => {
+                self.mark_ready(index)
+            }
+            FromWorker::Concepts { .. } | FromWorker::ConceptsFailed { .. } => {
+                (self.on_message)(message)
             }
             // A helper that cannot load only means less parallelism: the others carry on.
             FromWorker::Progress { .. } | FromWorker::Failed { .. } if primary => {

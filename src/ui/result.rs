@@ -70,8 +70,16 @@ pub fn Highlighted(
                             .iter()
                             .map(|w| format!(" · {w}"))
                             .collect();
-                        let title =
-                            format!("{}{why} · {:.0}% confidence", e.label, 100.0 * e.score);
+                        let concept = e
+                            .concept
+                            .as_ref()
+                            .map(|c| format!(" · MeSH {} {}", c.id, c.name))
+                            .unwrap_or_default();
+                        let title = format!(
+                            "{}{why} · {:.0}% confidence{concept}",
+                            e.label,
+                            100.0 * e.score
+                        );
                         let statuses = e.context.statuses();
                         let class = std::iter::once(label_class(&e.label))
                             .chain(statuses.iter().map(|s| s.to_string()))

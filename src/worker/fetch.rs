@@ -3,7 +3,7 @@
 
 use js_sys::{Reflect, Uint8Array};
 use medlight::integrity::{hex, sha256_hex, verify_digest};
-use medlight::protocol::{MODEL_SHA256, TOKENIZER_SHA256};
+use medlight::protocol::{CONCEPTS_SHA256, MODEL_SHA256, TOKENIZER_SHA256};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -150,4 +150,12 @@ pub async fn model_files(
     .await?;
     checked(tokenizer_url, &tokenizer, TOKENIZER_SHA256).await?;
     Ok((model, tokenizer))
+}
+
+/// The concept index, checked against its recorded SHA-256, as text.
+pub async fn concepts_file(url: &str) -> Result<String, String> {
+    let (response, total) = open(url).await?;
+    let bytes = read_body(url, response, total, |_| {}).await?;
+    checked(url, &bytes, CONCEPTS_SHA256).await?;
+    String::from_utf8(bytes).map_err(|e| format!("{url}: not UTF-8 text: {e}"))
 }

@@ -10,6 +10,7 @@ pub fn main() {
     use std::rc::Rc;
 
     use medlight::protocol::{FromWorker, ToWorker};
+    use medlight_ner::linking::{ConceptIndex, Linker};
     use medlight_ner::Tagger;
     use wasm_bindgen::prelude::*;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -17,6 +18,7 @@ pub fn main() {
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let tagger: Rc<RefCell<Option<Rc<Tagger>>>> = Rc::new(RefCell::new(None));
+    let linker: Rc<RefCell<Option<Rc<Linker>>>> = Rc::new(RefCell::new(None));
     // The newest annotation request; older ones stop at their next chunk.
     let latest = Rc::new(Cell::new(0u32));
     let reply = {
@@ -40,8 +42,13 @@ pub fn main() {
             }
         };
         match request {
-            ToWorker::Load { model, tokenizer } => {
-                let (tagger, reply, now) = (tagger.clone(), reply.clone(), now.clone());
+            ToWorker::Load {
+                model,
+                tokenizer,
+                concepts,
+            } => {
+                let (tagger, linker, reply, now) =
+                    (tagger.clone(), linker.clone(), reply.clone(), now.clone());
                 wasm_bindgen_futures::spawn_local(async move {
                     let started = now();
                     let progress = reply.clone();
@@ -61,7 +68,23 @@ pub fn main() {
                                 labels,
                             });
                         }
-                        Err(message) => reply(FromWorker::Failed { message }),
+                        Err(message) => return reply(FromWorker::Failed { message }),
+                    }
+                    // After the model, so the first highlights do not wait for it.
+                    let started = now();
+                    match fetch::concepts_file(&concepts)
+                        .await
+                        .and_then(|text| ConceptIndex::from_tsv(&concepts, &text))
+                    {
+                        Ok(index) => {
+                            let count = index.entries().len();
+                            *linker.borrow_mut() = Some(Rc::new(Linker::new(index)));
+                            reply(FromWorker::Concepts {
+                                count,
+                                load_ms: now() - started,
+                            });
+                        }
+                        Err(message) => reply(FromWorker::ConceptsFailed { message }),
                     }
                 });
             }
@@ -73,8 +96,11 @@ pub fn main() {
                         message: "the model is not loaded yet".into(),
                     });
                 };
+                let linker = linker.borrow().clone();
                 let (latest, reply, now) = (latest.clone(), reply.clone(), now.clone());
-                wasm_bindgen_futures::spawn_local(stream(id, text, tagger, latest, reply, now));
+                wasm_bindgen_futures::spawn_local(stream(
+                    id, text, tagger, linker, latest, reply, now,
+                ));
             }
         }
     });
@@ -92,6 +118,7 @@ async fn stream(
     id: u32,
     text: String,
     tagger: std::rc::Rc<medlight_ner::Tagger>,
+    linker: Option<std::rc::Rc<medlight_ner::linking::Linker>>,
     latest: std::rc::Rc<std::cell::Cell<u32>>,
     reply: impl Fn(medlight::protocol::FromWorker),
     now: impl Fn() -> f64,
@@ -110,11 +137,11 @@ async fn stream(
         match tagger.annotate_parts(&text, &chunk) {
             Ok(found) => {
                 tokens += found.sub_tokens;
-                reply(FromWorker::Chunk {
-                    id,
-                    end,
-                    entities: found.entities,
-                });
+                let mut entities = found.entities;
+                if let Some(linker) = &linker {
+                    linker.link_document(&text, &mut entities);
+                }
+                reply(FromWorker::Chunk { id, end, entities });
             }
             Err(e) => {
                 return reply(FromWorker::AnnotateFailed {

@@ -104,6 +104,68 @@ pub fn add_mentions(index: &mut ConceptIndex, docs: &[Document]) -> Result<usize
     Ok(counts.len())
 }
 
+/// Where `link-index` and `link-eval` find the vocabulary and the annotated corpora by default.
+pub const DEFAULT_MESH: &str = "../shared/data/mesh/descriptors.tsv";
+pub const DEFAULT_TRAIN: [&str; 2] = [
+    "../shared/data/bc5cdr/pubtator/train.pubtator",
+    "../shared/data/ncbi-disease/pubtator/train.pubtator",
+];
+
+/// An index and what went into it.
+pub struct Built {
+    pub index: ConceptIndex,
+    pub descriptors: usize,
+    pub mentions: usize,
+    /// Training documents left out because an excluded file holds them too.
+    pub left_out: usize,
+}
+
+impl Built {
+    pub fn summary(&self) -> String {
+        format!(
+            "{} concepts ({} MeSH descriptors), {} annotated (type, name, ID) triples, {} training documents left out as excluded",
+            self.index.entries().len(),
+            self.descriptors,
+            self.mentions,
+            self.left_out
+        )
+    }
+}
+
+/// The index of the descriptors in `mesh` and the mentions of the `train` PubTator files, less
+/// the documents (by PMID) that the `exclude` files hold.
+pub fn build_index(
+    mesh: &Path,
+    train: &[std::path::PathBuf],
+    exclude: &[std::path::PathBuf],
+) -> Result<Built> {
+    let mut index = ConceptIndex::default();
+    let descriptors = add_descriptors(&mut index, mesh)?;
+    let mut excluded = std::collections::HashSet::new();
+    for file in exclude {
+        excluded.extend(crate::pubtator::read(file)?.into_iter().map(|d| d.pmid));
+    }
+    let mut docs = Vec::new();
+    let mut left_out = 0;
+    for file in train {
+        for doc in crate::pubtator::read(file)? {
+            if excluded.contains(&doc.pmid) {
+                left_out += 1;
+            } else {
+                docs.push(doc);
+            }
+        }
+    }
+    let mentions = add_mentions(&mut index, &docs)?;
+    index.finish();
+    Ok(Built {
+        index,
+        descriptors,
+        mentions,
+        left_out,
+    })
+}
+
 /// Reads a concept index file.
 pub fn read_index(path: &Path) -> Result<ConceptIndex> {
     let text =

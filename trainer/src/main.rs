@@ -81,12 +81,12 @@ enum Command {
 #[derive(Args)]
 struct LinkIndexArgs {
     /// MeSH descriptors: TSV of id, name, tree_numbers, terms (`|`-separated)
-    #[arg(long, default_value = "../shared/data/mesh/descriptors.tsv")]
+    #[arg(long, default_value = trainer::linking::DEFAULT_MESH)]
     mesh: PathBuf,
     /// Annotated PubTator files whose mentions the index learns (repeatable)
     #[arg(
         long = "train",
-        default_values = ["../shared/data/bc5cdr/pubtator/train.pubtator", "../shared/data/ncbi-disease/pubtator/train.pubtator"]
+        default_values = trainer::linking::DEFAULT_TRAIN
     )]
     train: Vec<PathBuf>,
     /// PubTator files whose documents (by PMID) the index must not learn from, so that scores on
@@ -97,7 +97,7 @@ struct LinkIndexArgs {
     )]
     exclude: Vec<PathBuf>,
     /// Where to write the index
-    #[arg(long, default_value = "public/models/concepts.tsv")]
+    #[arg(long, default_value = "runs/concepts.tsv")]
     out: PathBuf,
 }
 
@@ -109,7 +109,8 @@ struct LinkEvalArgs {
     /// Model directory for the end-to-end figures (its tokenizer.json and model file)
     #[arg(long, default_value = "public/models")]
     model: PathBuf,
-    /// Concept index; default: concepts.tsv in the model directory
+    /// Concept index (from `link-index`); default: built as `link-index` builds it by default,
+    /// leaving out the documents of --data
     #[arg(long)]
     concepts: Option<PathBuf>,
     /// The least similarity at which the fuzzy fallback links (0 to 1); default: the linker's
@@ -1113,45 +1114,41 @@ fn predict(args: PredictArgs) -> Result<()> {
 }
 
 fn link_index(args: LinkIndexArgs) -> Result<()> {
-    use trainer::linking;
-    let mut index = medlight_ner::linking::ConceptIndex::default();
-    let descriptors = linking::add_descriptors(&mut index, &args.mesh)?;
-    let mut excluded = std::collections::HashSet::new();
-    for file in &args.exclude {
-        excluded.extend(trainer::pubtator::read(file)?.into_iter().map(|d| d.pmid));
+    let built = trainer::linking::build_index(&args.mesh, &args.train, &args.exclude)?;
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let mut docs = Vec::new();
-    let mut left_out = 0;
-    for file in &args.train {
-        for doc in trainer::pubtator::read(file)? {
-            if excluded.contains(&doc.pmid) {
-                left_out += 1;
-            } else {
-                docs.push(doc);
-            }
-        }
-    }
-    if left_out > 0 {
-        eprintln!("left out {left_out} training documents that --exclude files also hold");
-    }
-    let mentions = linking::add_mentions(&mut index, &docs)?;
-    index.finish();
-    std::fs::write(&args.out, index.to_tsv())
+    std::fs::write(&args.out, built.index.to_tsv())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
-    println!(
-        "{}: {} concepts ({descriptors} MeSH descriptors), {mentions} annotated (type, name, ID) triples",
-        args.out.display(),
-        index.entries().len()
-    );
+    println!("{}: {}", args.out.display(), built.summary());
     Ok(())
 }
 
 fn link_eval(args: LinkEvalArgs) -> Result<()> {
     use trainer::linking;
+    let index = match &args.concepts {
+        Some(file) => linking::read_index(file)?,
+        None => {
+            // The index `link-index` would write, learning nothing from the documents scored.
+            let built = linking::build_index(
+                Path::new(linking::DEFAULT_MESH),
+                &linking::DEFAULT_TRAIN.map(PathBuf::from),
+                std::slice::from_ref(&args.data),
+            )?;
+            eprintln!(
+                "concept index built from {}: {}",
+                linking::DEFAULT_MESH,
+                built.summary()
+            );
+            built.index
+        }
+    };
     let concepts = args
         .concepts
-        .unwrap_or_else(|| args.model.join("concepts.tsv"));
-    let mut linker = medlight_ner::linking::Linker::new(linking::read_index(&concepts)?);
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("built"));
+    let mut linker = medlight_ner::linking::Linker::new(index);
     if let Some(t) = args.threshold {
         if !(0.0..=1.0).contains(&t) {
             bail!("--threshold: expected a similarity from 0 to 1, got {t}");
