@@ -672,16 +672,6 @@ fn quantize(args: QuantizeArgs) -> Result<()> {
         return Ok(());
     }
     let config = model_dir::read_config(&args.model)?;
-    if let Some(gguf) = &args.gguf {
-        export::write_gguf(
-            &args.model,
-            &config,
-            &args.quant,
-            &args.word_embeddings_quant,
-            gguf,
-        )?;
-        println!("wrote {}", gguf.display());
-    }
     let path = export::write_quantized(
         &args.model,
         &config,
@@ -693,6 +683,18 @@ fn quantize(args: QuantizeArgs) -> Result<()> {
         path.display(),
         std::fs::metadata(&path)?.len() as f64 / 1e6
     );
+    // After the safetensors file: writing it clears the directory's stale quantised files, which
+    // would include a GGUF just written there.
+    if let Some(gguf) = &args.gguf {
+        export::write_gguf(
+            &args.model,
+            &config,
+            &args.quant,
+            &args.word_embeddings_quant,
+            gguf,
+        )?;
+        println!("wrote {}", gguf.display());
+    }
     Ok(())
 }
 
