@@ -136,3 +136,25 @@ fn a_chunk_of_entities_gets_the_context_it_gets_with_all_of_them() {
     }
     assert!(whole[1].context.negated && !whole[2].context.negated);
 }
+
+#[test]
+fn status_words_are_the_serialised_names() {
+    use serde_json::to_value;
+    for c in [
+        Certainty::Certain,
+        Certainty::Possible,
+        Certainty::Hypothetical,
+    ] {
+        assert_eq!(to_value(c).unwrap(), c.as_str());
+    }
+    for t in [Temporality::Recent, Temporality::Historical] {
+        assert_eq!(to_value(t).unwrap(), t.as_str());
+    }
+    for e in [
+        Experiencer::Patient,
+        Experiencer::Family,
+        Experiencer::Other,
+    ] {
+        assert_eq!(to_value(e).unwrap(), e.as_str());
+    }
+}
