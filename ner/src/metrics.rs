@@ -20,7 +20,8 @@ pub struct Scores {
 }
 
 impl Scores {
-    fn from_counts(correct: usize, predicted: usize, support: usize) -> Self {
+    /// The scores of `correct` hits among `predicted` answers and `support` gold items.
+    pub fn from_counts(correct: usize, predicted: usize, support: usize) -> Self {
         let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let precision = ratio(correct, predicted);
         let recall = ratio(correct, support);

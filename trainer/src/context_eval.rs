@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use medlight_ner::context::{Certainty, ContextRules, Experiencer, Temporality};
+use medlight_ner::metrics;
 
 /// One row of the kit, with its line number in the file.
 #[derive(Debug, Clone)]
@@ -156,19 +157,18 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 impl Scores {
+    /// Negation's precision, recall and F1, Negated being the positive class.
+    fn negation(&self) -> metrics::Scores {
+        metrics::Scores::from_counts(self.tp, self.tp + self.fp, self.tp + self.fn_)
+    }
     pub fn precision(&self) -> f64 {
-        ratio(self.tp, self.tp + self.fp)
+        self.negation().precision
     }
     pub fn recall(&self) -> f64 {
-        ratio(self.tp, self.tp + self.fn_)
+        self.negation().recall
     }
     pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        }
+        self.negation().f1
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({

@@ -273,16 +273,12 @@ pub struct DocumentScores {
 impl DocumentScores {
     pub fn prf(&self, label: &str) -> (f64, f64, f64) {
         let get = |m: &BTreeMap<String, usize>| m.get(label).copied().unwrap_or(0);
-        let (p, r) = (
-            ratio(get(&self.both), get(&self.found)),
-            ratio(get(&self.both), get(&self.gold)),
+        let s = medlight_ner::metrics::Scores::from_counts(
+            get(&self.both),
+            get(&self.found),
+            get(&self.gold),
         );
-        let f = if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        };
-        (p, r, f)
+        (s.precision, s.recall, s.f1)
     }
 }
 
