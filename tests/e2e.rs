@@ -373,6 +373,34 @@ impl Browser {
         }
     }
 
+    /// From now on, keeps every file the page offers for download, and what it copies to the
+    /// clipboard (`window.__copied`), for [`Browser::export`].
+    async fn capture_exports(&self) {
+        let script = "window.__exports = []; const create = URL.createObjectURL; \
+             URL.createObjectURL = (blob) => { window.__exports.push(blob); return create(blob); }; \
+             Clipboard.prototype.writeText = function (text) { window.__copied = text; return Promise.resolve(); };";
+        self.client().execute(script, vec![]).await.unwrap();
+    }
+
+    /// Clicks the export button `button` (a CSS selector) and returns the text of the file it offers.
+    async fn export(&self, button: &str) -> String {
+        self.client()
+            .find(Locator::Css(button))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let read_last =
+            "const done = arguments[arguments.length - 1]; window.__exports.at(-1).text().then(done);";
+        let file = self
+            .client()
+            .execute_async(read_last, vec![])
+            .await
+            .unwrap();
+        file.as_str().expect("an export is text").to_string()
+    }
+
     fn netlog(&self) -> PathBuf {
         self.profile.with_extension("netlog.json")
     }
@@ -957,28 +985,9 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
     assert_eq!(browser.marks().await.len(), marks.len());
 
     // Exports: capture what the page hands to the browser.
-    browser.client().execute(
-        "window.__exports = []; const create = URL.createObjectURL; \
-         URL.createObjectURL = (blob) => { window.__exports.push(blob); return create(blob); }; \
-         Clipboard.prototype.writeText = function (text) { window.__copied = text; return Promise.resolve(); };",
-        vec![],
-    ).await.unwrap();
-    let read_last =
-        "const done = arguments[arguments.length - 1]; window.__exports.at(-1).text().then(done);";
-    browser
-        .client()
-        .find(Locator::Css("button.export-json"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let exported = browser
-        .client()
-        .execute_async(read_last, vec![])
-        .await
-        .unwrap();
-    let document: serde_json::Value = serde_json::from_str(exported.as_str().unwrap()).unwrap();
+    browser.capture_exports().await;
+    let exported = browser.export("button.export-json").await;
+    let document: serde_json::Value = serde_json::from_str(&exported).unwrap();
     assert_eq!(document["text"], REPEATED);
     let entities = document["entities"].as_array().unwrap();
     assert_eq!(entities.len(), marks.len());
@@ -998,45 +1007,15 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
         );
     }
 
-    browser
-        .client()
-        .find(Locator::Css("button.export-csv"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let csv = browser
-        .client()
-        .execute_async(read_last, vec![])
-        .await
-        .unwrap();
-    let csv = csv.as_str().unwrap();
+    let csv = browser.export("button.export-csv").await;
     assert!(
         csv.starts_with("start,end,label,score,text,negated,certainty,temporality,experiencer,context_trigger,concept_id,concept_name\n"),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), marks.len() + 1);
 
-    browser
-        .client()
-        .find(Locator::Css("button.export-brat"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let ann = browser
-        .client()
-        .execute_async(read_last, vec![])
-        .await
-        .unwrap();
-    let lines: Vec<&str> = ann
-        .as_str()
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with('T'))
-        .collect();
+    let ann = browser.export("button.export-brat").await;
+    let lines: Vec<&str> = ann.lines().filter(|l| l.starts_with('T')).collect();
     assert_eq!(lines.len(), marks.len());
     for (n, (line, mark)) in lines.iter().zip(&marks).enumerate() {
         let fields: Vec<&str> = line.split('\t').collect();
@@ -1065,7 +1044,7 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
         .execute("return window.__copied;", vec![])
         .await
         .unwrap();
-    assert_eq!(copied, exported);
+    assert_eq!(copied.as_str(), Some(exported.as_str()));
     browser.close().await;
 }
 
@@ -1129,29 +1108,9 @@ async fn e2e_each_entity_shows_its_clinical_context_in_the_text_the_panel_and_th
     browser.client().execute(negated, vec![]).await.unwrap();
     assert_eq!(browser.marks().await.len(), expected.len());
 
-    browser
-        .client()
-        .execute(
-            "window.__exports = []; const create = URL.createObjectURL; \
-             URL.createObjectURL = (blob) => { window.__exports.push(blob); return create(blob); };",
-            vec![],
-        )
-        .await
-        .unwrap();
-    browser
-        .client()
-        .find(Locator::Css("button.export-json"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let exported = browser
-        .client()
-        .execute_async("const done = arguments[arguments.length - 1]; window.__exports.at(-1).text().then(done);", vec![])
-        .await
-        .unwrap();
-    let document: serde_json::Value = serde_json::from_str(exported.as_str().unwrap()).unwrap();
+    browser.capture_exports().await;
+    let exported = browser.export("button.export-json").await;
+    let document: serde_json::Value = serde_json::from_str(&exported).unwrap();
     let rows: Vec<(&str, bool, &str, &str, &str)> = document["entities"]
         .as_array()
         .unwrap()
@@ -1238,31 +1197,9 @@ async fn e2e_entities_carry_their_mesh_concept_and_one_concept_is_one_panel_row(
         ]
     );
 
-    browser
-        .client()
-        .execute(
-            "window.__exports = []; const create = URL.createObjectURL; \
-             URL.createObjectURL = (blob) => { window.__exports.push(blob); return create(blob); };",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let read_last =
-        "const done = arguments[arguments.length - 1]; window.__exports.at(-1).text().then(done);";
-    browser
-        .client()
-        .find(Locator::Css("button.export-json"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let exported = browser
-        .client()
-        .execute_async(read_last, vec![])
-        .await
-        .unwrap();
-    let document: serde_json::Value = serde_json::from_str(exported.as_str().unwrap()).unwrap();
+    browser.capture_exports().await;
+    let exported = browser.export("button.export-json").await;
+    let document: serde_json::Value = serde_json::from_str(&exported).unwrap();
     let ids: Vec<&str> = document["entities"]
         .as_array()
         .unwrap()
@@ -1270,25 +1207,8 @@ async fn e2e_entities_carry_their_mesh_concept_and_one_concept_is_one_panel_row(
         .map(|e| e["concept_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["D014859", "D014859", "D006261"]);
-    browser
-        .client()
-        .find(Locator::Css("button.export-brat"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let ann = browser
-        .client()
-        .execute_async(read_last, vec![])
-        .await
-        .unwrap();
-    let references: Vec<&str> = ann
-        .as_str()
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with('N'))
-        .collect();
+    let ann = browser.export("button.export-brat").await;
+    let references: Vec<&str> = ann.lines().filter(|l| l.starts_with('N')).collect();
     assert_eq!(
         references,
         [
