@@ -8,49 +8,19 @@
 //! `cargo bench -p medlight-ner --bench context` (note text: `MEDLIGHT_NOTES`, default
 //! `../shared/data/mtsamples/notes.txt`; model: `public/models/`).
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use medlight_ner::context::ContextRules;
 use medlight_ner::sentences::{chunks, CHUNK_BYTES};
-use medlight_ner::{Entity, Tagger};
+use medlight_ner::Entity;
 
-const NOTE_CHARS: usize = 50_000;
+mod shipped;
+use shipped::{annotate_in_chunks, median, note, tagger, NOTE_CHARS};
+
 const RUNS: usize = 5;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The first `NOTE_CHARS` characters of the notes, as one long note.
-fn note() -> String {
-    let path = std::env::var_os("MEDLIGHT_NOTES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/data/mtsamples/notes.txt"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (set MEDLIGHT_NOTES)", path.display()));
-    let note: String = text.chars().take(NOTE_CHARS).collect();
-    assert_eq!(
-        note.chars().count(),
-        NOTE_CHARS,
-        "{} is shorter than the note",
-        path.display()
-    );
-    note
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
 fn main() {
-    let model = root().join("public/models");
-    let tagger = Tagger::from_bytes(
-        &std::fs::read(model.join("medlight-q8_0.safetensors")).expect("the shipped model"),
-        &std::fs::read(model.join("tokenizer.json")).expect("the shipped tokenizer"),
-    )
-    .expect("the model loads");
+    let tagger = tagger();
     let note = note();
     let parts = chunks(&note, CHUNK_BYTES);
     let rules = ContextRules::builtin();
@@ -59,15 +29,7 @@ fn main() {
     let mut found: Vec<Vec<Entity>> = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        found = parts
-            .iter()
-            .map(|part| {
-                tagger
-                    .annotate_parts(&note, part)
-                    .expect("annotates")
-                    .entities
-            })
-            .collect();
+        found = annotate_in_chunks(&tagger, &note, &parts);
         whole.push(started.elapsed());
 
         let mut again = found.clone();

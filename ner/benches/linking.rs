@@ -7,50 +7,21 @@
 //! `cargo bench --profile fast -p medlight-ner --bench linking` (note text: `MEDLIGHT_NOTES`,
 //! default `../shared/data/mtsamples/notes.txt`; model and index: `public/models/`).
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use medlight_ner::linking::{ConceptIndex, Linker};
 use medlight_ner::sentences::{chunks, CHUNK_BYTES};
-use medlight_ner::{Entity, Tagger};
+use medlight_ner::Entity;
 
-const NOTE_CHARS: usize = 50_000;
+mod shipped;
+use shipped::{annotate_in_chunks, median, note, tagger, NOTE_CHARS};
+
 const RUNS: usize = 5;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn note() -> String {
-    let path = std::env::var_os("MEDLIGHT_NOTES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/data/mtsamples/notes.txt"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (set MEDLIGHT_NOTES)", path.display()));
-    let note: String = text.chars().take(NOTE_CHARS).collect();
-    assert_eq!(
-        note.chars().count(),
-        NOTE_CHARS,
-        "{} is shorter than the note",
-        path.display()
-    );
-    note
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
 fn main() {
-    let models = root().join("public/models");
-    let tagger = Tagger::from_bytes(
-        &std::fs::read(models.join("medlight-q8_0.safetensors")).expect("the shipped model"),
-        &std::fs::read(models.join("tokenizer.json")).expect("the shipped tokenizer"),
-    )
-    .expect("the model loads");
-    let index_text =
-        std::fs::read_to_string(models.join("concepts.tsv")).expect("public/models/concepts.tsv");
+    let tagger = tagger();
+    let index_text = std::fs::read_to_string(shipped::root().join("public/models/concepts.tsv"))
+        .expect("public/models/concepts.tsv");
     let mut reads = Vec::new();
     let mut index = None;
     for _ in 0..RUNS {
@@ -66,15 +37,7 @@ fn main() {
     let mut found: Vec<Vec<Entity>> = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        found = parts
-            .iter()
-            .map(|part| {
-                tagger
-                    .annotate_parts(&note, part)
-                    .expect("annotates")
-                    .entities
-            })
-            .collect();
+        found = annotate_in_chunks(&tagger, &note, &parts);
         annotating.push(started.elapsed());
         let started = Instant::now();
         for entities in &mut found {
