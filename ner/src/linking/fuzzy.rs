@@ -27,6 +27,11 @@ fn trigrams(key: &str) -> HashMap<[char; 3], f32> {
     out
 }
 
+/// A trigram's inverse document frequency among `names` names, `df` of which have it.
+fn idf(names: f32, df: usize) -> f32 {
+    (names / df as f32).ln() + 1.0
+}
+
 impl Fuzzy {
     pub fn add(&mut self, key: &str, concept: u32) {
         if !self.seen.insert(format!("{key}\t{concept}")) {
@@ -44,7 +49,7 @@ impl Fuzzy {
         let names = self.concepts.len() as f32;
         let mut norms = vec![0f32; self.concepts.len()];
         for list in self.postings.values_mut() {
-            let idf = (names / list.len() as f32).ln() + 1.0;
+            let idf = idf(names, list.len());
             for (name, weight) in list.iter_mut() {
                 *weight *= idf;
                 norms[*name as usize] += *weight * *weight;
@@ -61,23 +66,18 @@ impl Fuzzy {
     /// The most similar name's concept and the cosine, if any name shares a trigram with `key`.
     pub fn best(&self, key: &str) -> Option<(u32, f32)> {
         let names = self.concepts.len() as f32;
-        let query: Vec<(&Vec<(u32, f32)>, f32)> = trigrams(key)
-            .into_iter()
-            .filter_map(|(gram, count)| {
-                let list = self.postings.get(&gram)?;
-                Some((list, count * ((names / list.len() as f32).ln() + 1.0)))
-            })
-            .collect();
+        let mut query: Vec<(&Vec<(u32, f32)>, f32)> = Vec::new();
         // Trigrams the names never have still count in the mention's length.
-        let norm = trigrams(key)
-            .into_iter()
-            .map(|(gram, count)| {
-                let df = self.postings.get(&gram).map_or(1, Vec::len) as f32;
-                let w = count * ((names / df).ln() + 1.0);
-                w * w
-            })
-            .sum::<f32>()
-            .sqrt();
+        let mut length = 0.0;
+        for (gram, count) in trigrams(key) {
+            let list = self.postings.get(&gram);
+            let weight = count * idf(names, list.map_or(1, Vec::len));
+            length += weight * weight;
+            if let Some(list) = list {
+                query.push((list, weight));
+            }
+        }
+        let norm: f32 = f32::sqrt(length);
         let mut scores: HashMap<u32, f32> = HashMap::new();
         for (list, weight) in &query {
             for &(name, w) in list.iter() {
