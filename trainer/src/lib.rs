@@ -19,4 +19,6 @@ pub mod pretrain;
 pub mod progress;
 pub mod pubtator;
 pub mod soup;
+pub mod text_eval;
 pub mod train;
+pub mod vocabulary;

@@ -26,11 +26,22 @@ fn descriptor_label(trees: &str) -> Option<&'static str> {
     }
 }
 
-/// Adds the descriptors of a MeSH TSV (id, name, tree_numbers, terms joined by `|`).
-pub fn add_descriptors(index: &mut ConceptIndex, path: &Path) -> Result<usize> {
+/// One MeSH descriptor: its ID, preferred name, tree numbers and entry terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Descriptor {
+    pub id: String,
+    pub name: String,
+    pub trees: Vec<String>,
+    pub terms: Vec<String>,
+    /// Medlight's type for it, by its trees; `None` outside the indexed branches.
+    pub label: Option<&'static str>,
+}
+
+/// The descriptors of a MeSH TSV (id, name, tree_numbers, terms joined by `|`).
+pub fn read_descriptors(path: &Path) -> Result<Vec<Descriptor>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut added = 0;
+    let mut out = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         let f: Vec<&str> = line.trim_end_matches('\r').split('\t').collect();
         if f.len() < 3 {
@@ -41,13 +52,32 @@ pub fn add_descriptors(index: &mut ConceptIndex, path: &Path) -> Result<usize> {
                 f.len()
             );
         }
-        let Some(label) = descriptor_label(f[2]) else {
-            continue;
+        let split = |field: Option<&&str>| -> Vec<String> {
+            field.map_or(Vec::new(), |t| {
+                t.split('|')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
         };
-        let terms: Vec<&str> = f.get(3).map_or(Vec::new(), |t| {
-            t.split('|').filter(|t| !t.is_empty()).collect()
+        out.push(Descriptor {
+            id: f[0].to_string(),
+            name: f[1].to_string(),
+            trees: split(f.get(2)),
+            terms: split(f.get(3)),
+            label: descriptor_label(f[2]),
         });
-        index.add_concept(f[0], label, f[1], &terms);
+    }
+    Ok(out)
+}
+
+/// Adds the descriptors of a MeSH TSV that have a type.
+pub fn add_descriptors(index: &mut ConceptIndex, path: &Path) -> Result<usize> {
+    let mut added = 0;
+    for d in read_descriptors(path)? {
+        let Some(label) = d.label else { continue };
+        let terms: Vec<&str> = d.terms.iter().map(String::as_str).collect();
+        index.add_concept(&d.id, label, &d.name, &terms);
         added += 1;
     }
     Ok(added)
@@ -315,23 +345,6 @@ pub fn score_documents(
         }
     }
     Ok(s)
-}
-
-/// Documents by position: "all", or "odd"/"even" halves, to tune on one and report the other.
-pub fn part(docs: Vec<Document>, part: &str) -> Result<Vec<Document>> {
-    match part {
-        "all" => Ok(docs),
-        "odd" | "even" => {
-            let keep = usize::from(part == "even");
-            Ok(docs
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| i % 2 == keep)
-                .map(|(_, d)| d)
-                .collect())
-        }
-        _ => bail!("--part: expected all, odd or even, got {part:?}"),
-    }
 }
 
 /// The figures as the JSON object `link-eval --json` prints last.

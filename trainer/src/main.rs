@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use medlight_ner::decode::{char_offset, Decoding};
-use medlight_ner::{metrics, BertConfig};
+use medlight_ner::{metrics, BertConfig, Tagger};
 
 use trainer::model_dir::{self, Format};
 use trainer::{data, dequantize, distill, ensemble, export, soup, train};
@@ -418,12 +418,21 @@ struct EvalArgs {
     /// Model directory (model.safetensors + config.json, or a quantised medlight-*.safetensors) with tokenizer.json
     #[arg(long)]
     model: PathBuf,
-    /// IOB2 file to score
+    /// What to score: an IOB2 file, or documents read as raw text as the browser reads them, a
+    /// PubTator file (`.pubtator`) or JSON Lines (`.jsonl`: `text`, `entities` with character
+    /// offsets and labels)
     #[arg(long)]
     data: PathBuf,
     /// Print JSON instead of a table
     #[arg(long)]
     json: bool,
+    /// Documents by position (`.pubtator`, `.jsonl`): all, or the odd (1st, 3rd, …) or even half,
+    /// to choose on one half and report the other
+    #[arg(long, default_value = "all")]
+    part: String,
+    /// Print each missed and spurious entity (`.pubtator`, `.jsonl`) to stderr
+    #[arg(long)]
+    errors: bool,
     /// Also write the predicted tags as IOB2 TSV (`token<TAB>gold<TAB>predicted`)
     #[arg(long)]
     write_predictions: Option<PathBuf>,
@@ -454,6 +463,23 @@ struct EvalArgs {
     lexicon: Option<PathBuf>,
     #[command(flatten)]
     lexicon_rule: LexiconRule,
+    /// Also tag the names of this MeSH descriptors file (`descriptors.tsv`) that the model missed,
+    /// as the lexicon does (see `trainer::vocabulary`)
+    #[arg(long, value_name = "TSV")]
+    vocabulary: Option<PathBuf>,
+    /// The IOB2 train split that shows which vocabulary names the annotators leave untagged
+    #[arg(
+        long,
+        value_name = "TSV",
+        default_value = "../shared/data/bc5cdr/train.tsv"
+    )]
+    vocabulary_train: PathBuf,
+    /// Keep a vocabulary name that the train split tags in at least this share of its occurrences
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
+    vocabulary_min_share: f64,
+    /// Keep a vocabulary name of at least this many characters, spaces excluded
+    #[arg(long, value_name = "CHARS", default_value_t = 4)]
+    vocabulary_min_chars: usize,
     /// Average the label distributions of another model into the first's before decoding (repeatable;
     /// an experiment, not what the browser runs). `DIR@FILE`: that model reads FILE instead, the same
     /// words split otherwise (windows from `trainer pack`)
@@ -899,16 +925,38 @@ fn eval(args: EvalArgs) -> Result<()> {
     if let Some(entries) = &lexicon {
         tagger = tagger.with_lexicon_entries(entries);
     }
+    if let Some(mesh) = &args.vocabulary {
+        let rule = trainer::vocabulary::Rule {
+            min_share: args.vocabulary_min_share,
+            min_chars: args.vocabulary_min_chars,
+        };
+        let names =
+            trainer::vocabulary::entries(mesh, &args.vocabulary_train, tagger.tokenizer(), rule)?;
+        let base = match (&lexicon, args.no_lexicon) {
+            (Some(learned), _) => learned.clone(),
+            (None, true) => Default::default(),
+            (None, false) => tagger.model().config.lexicon.clone(),
+        };
+        let count: usize = names.values().map(Vec::len).sum();
+        eprintln!("{}: {count} vocabulary names kept", mesh.display());
+        tagger = tagger.with_lexicon_entries(&trainer::vocabulary::merged(&base, &names));
+    }
+    let biases = match args.outside_bias.as_slice() {
+        [] => vec![tagger.model().config.outside_bias],
+        given => given.to_vec(),
+    };
+    if trainer::text_eval::is_documents(&args.data) {
+        return eval_documents(&args, tagger, &biases);
+    }
+    if args.part != "all" || args.errors {
+        bail!("--part and --errors read documents: give a .pubtator or .jsonl file");
+    }
     let sentences = data::read_iob2(&args.data)?;
     let words = data::words(&sentences);
     // The model runs once; each bias is a decoding of the same distributions.
     let distributions =
         ensemble::read_with(&tagger, &args.ensemble, &sentences, args.format, &device)?;
     let texts = data::chunks(&sentences);
-    let biases = match args.outside_bias.as_slice() {
-        [] => vec![tagger.model().config.outside_bias],
-        given => given.to_vec(),
-    };
     let mut reports = Vec::new();
     for &bias in &biases {
         tagger = tagger.with_outside_bias(bias);
@@ -929,19 +977,50 @@ fn eval(args: EvalArgs) -> Result<()> {
         }
         reports.push(data::score(&sentences, &predicted));
     }
-    if args.json {
-        let json = match reports.as_slice() {
+    print_reports(args.json, &biases, &reports)
+}
+
+/// `eval` of PubTator or JSON Lines documents: the tagger reads each text whole.
+fn eval_documents(args: &EvalArgs, mut tagger: Tagger, biases: &[f32]) -> Result<()> {
+    if args.write_predictions.is_some()
+        || args.write_distributions.is_some()
+        || !args.ensemble.is_empty()
+    {
+        bail!(
+            "--write-predictions, --write-distributions and --ensemble read IOB2 files, not {}",
+            args.data.display()
+        );
+    }
+    let docs = trainer::pubtator::part(trainer::text_eval::read(&args.data)?, &args.part)?;
+    eprintln!("{}: {} documents", args.data.display(), docs.len());
+    let mut reports = Vec::new();
+    for &bias in biases {
+        tagger = tagger.with_outside_bias(bias);
+        let (report, misses) = trainer::text_eval::score(&tagger, &docs)?;
+        if args.errors {
+            for m in &misses {
+                eprintln!("{m}");
+            }
+        }
+        reports.push(report);
+    }
+    print_reports(args.json, biases, &reports)
+}
+
+fn print_reports(json: bool, biases: &[f32], reports: &[metrics::Report]) -> Result<()> {
+    if json {
+        let json = match reports {
             [report] => serde_json::to_value(report)?,
             _ => biases
                 .iter()
-                .zip(&reports)
+                .zip(reports)
                 .map(|(b, r)| serde_json::json!({ "outside_bias": b, "report": r }))
                 .collect(),
         };
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
-    for (bias, report) in biases.iter().zip(&reports) {
+    for (bias, report) in biases.iter().zip(reports) {
         if biases.len() > 1 {
             println!("outside_bias {bias}");
         }
@@ -1157,7 +1236,7 @@ fn link_eval(args: LinkEvalArgs) -> Result<()> {
         }
         linker.threshold = t;
     }
-    let docs = linking::part(trainer::pubtator::read(&args.data)?, &args.part)?;
+    let docs = trainer::pubtator::part(trainer::pubtator::read(&args.data)?, &args.part)?;
     let mentions = linking::score_mentions(&linker, &docs);
     if !mentions.unknown_ids.is_empty() {
         let some: Vec<&str> = mentions

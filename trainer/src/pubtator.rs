@@ -54,7 +54,7 @@ fn mesh_ids(field: &str) -> Vec<String> {
 }
 
 /// Byte offset of the `chars`-th character of `text`.
-fn byte_at(text: &str, chars: usize) -> Option<usize> {
+pub(crate) fn byte_at(text: &str, chars: usize) -> Option<usize> {
     text.char_indices()
         .map(|(b, _)| b)
         .chain(std::iter::once(text.len()))
@@ -143,6 +143,23 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Document>> {
         });
     }
     Ok(docs)
+}
+
+/// Documents by position: "all", or "odd"/"even" halves, to tune on one and report the other.
+pub fn part(docs: Vec<Document>, part: &str) -> Result<Vec<Document>> {
+    match part {
+        "all" => Ok(docs),
+        "odd" | "even" => {
+            let keep = usize::from(part == "even");
+            Ok(docs
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == keep)
+                .map(|(_, d)| d)
+                .collect())
+        }
+        _ => bail!("--part: expected all, odd or even, got {part:?}"),
+    }
 }
 
 #[cfg(test)]
