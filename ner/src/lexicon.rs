@@ -178,6 +178,70 @@ pub fn learn<W: AsRef<str>, T: AsRef<str>>(
     out
 }
 
+/// Vocabulary names (type, lower-cased words) as lexicon entries, for names the train split rarely
+/// shows: a name that occurs in `sentences` is kept only if it is tagged with its type in at least
+/// `min_share` of its whole-word occurrences, so a word the annotators leave untagged ("lead",
+/// "protein") is not tagged everywhere; names the train split never shows (brand names) are kept.
+/// Names shorter than `min_chars` characters, and names listed under two types, are dropped.
+pub fn from_vocabulary<W: AsRef<str>, T: AsRef<str>>(
+    names: &[(String, Vec<String>)],
+    sentences: &[(Vec<W>, Vec<T>)],
+    min_share: f64,
+    min_chars: usize,
+) -> BTreeMap<String, Vec<String>> {
+    let mut kinds: HashMap<&[String], Option<&str>> = HashMap::new();
+    for (kind, words) in names {
+        let chars: usize = words.iter().map(|w| w.chars().count()).sum();
+        if words.is_empty() || chars < min_chars {
+            continue;
+        }
+        kinds
+            .entry(words.as_slice())
+            .and_modify(|k| {
+                if *k != Some(kind.as_str()) {
+                    *k = None;
+                }
+            })
+            .or_insert(Some(kind.as_str()));
+    }
+    let longest = kinds.keys().map(|w| w.len()).max().unwrap_or(0);
+    // Name → (whole-word occurrences, occurrences tagged exactly as one entity of its type).
+    let mut seen: HashMap<&[String], (usize, usize)> = HashMap::new();
+    for (words, tags) in sentences {
+        let lower: Vec<String> = words.iter().map(|w| w.as_ref().to_lowercase()).collect();
+        let tagged: HashSet<(usize, usize, String)> = chunks(tags)
+            .into_iter()
+            .map(|c| (c.start, c.end, c.kind))
+            .collect();
+        for n in 1..=longest.min(lower.len()) {
+            for (at, window) in lower.windows(n).enumerate() {
+                let Some((name, Some(kind))) = kinds.get_key_value(window) else {
+                    continue;
+                };
+                let count = seen.entry(*name).or_default();
+                count.0 += 1;
+                count.1 += usize::from(tagged.contains(&(at, at + n, kind.to_string())));
+            }
+        }
+    }
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (words, kind) in kinds {
+        let Some(kind) = kind else { continue };
+        let keep = seen
+            .get(words)
+            .is_none_or(|&(times, tagged)| tagged as f64 >= min_share * times as f64);
+        if keep {
+            out.entry(kind.to_string())
+                .or_default()
+                .push(words.join(&SEPARATOR.to_string()));
+        }
+    }
+    for strings in out.values_mut() {
+        strings.sort();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,5 +347,30 @@ mod tests {
         let mut tags = vec![vec![0, 0]];
         Lexicon::new(&BTreeMap::new()).fill(&[vec!["a", "b"]], &mut tags, &labels);
         assert_eq!(tags, [[0, 0]]);
+    }
+
+    #[test]
+    fn vocabulary_names_the_train_split_leaves_untagged_are_dropped() {
+        let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let names = [
+            ("Chemical".to_string(), words("lead")),
+            ("Chemical".to_string(), words("coumadin")),
+            ("Disease".to_string(), words("fever")),
+            ("Disease".to_string(), words("mi")),
+            ("Chemical".to_string(), words("cold")),
+            ("Disease".to_string(), words("cold")),
+        ];
+        let train = [
+            sentence("lead to fever", "O O B-Disease"),
+            sentence("Lead poisoning and fever", "B-Chemical B-Disease O O"),
+        ];
+        let got = from_vocabulary(&names, &train, 0.5, 2);
+        // "lead" and "fever" are tagged in 1 of 2 occurrences, kept at 0.5; "mi" never occurs;
+        // "cold" is listed under two types.
+        assert_eq!(got["Chemical"], ["coumadin", "lead"]);
+        assert_eq!(got["Disease"], ["fever", "mi"]);
+        let strict = from_vocabulary(&names, &train, 0.6, 3);
+        assert_eq!(strict["Chemical"], ["coumadin"]);
+        assert!(!strict.contains_key("Disease"));
     }
 }
