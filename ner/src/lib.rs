@@ -26,6 +26,7 @@ pub mod linking;
 pub mod metrics;
 pub mod model;
 pub mod sentences;
+pub mod spans;
 pub mod tagger;
 pub mod testing;
 

@@ -54,6 +54,8 @@ pub struct Tagger {
     /// The model config's lexicon; empty when turned off.
     lexicon: Lexicon,
     batch_tokens: usize,
+    /// Whether [`crate::spans::tidy`] runs over entities found in raw text.
+    span_rules: bool,
 }
 
 impl Tagger {
@@ -75,6 +77,7 @@ impl Tagger {
             consistent: true,
             lexicon,
             batch_tokens,
+            span_rules: true,
         })
     }
 
@@ -122,6 +125,12 @@ impl Tagger {
     /// train split with another rule (`trainer eval --lexicon`).
     pub fn with_lexicon_entries(mut self, entries: &BTreeMap<String, Vec<String>>) -> Self {
         self.lexicon = Lexicon::new(entries);
+        self
+    }
+
+    /// Turns the raw-text span rules ([`crate::spans`]) on (the default) or off.
+    pub fn with_span_rules(mut self, on: bool) -> Self {
+        self.span_rules = on;
         self
     }
 
@@ -200,6 +209,9 @@ impl Tagger {
                 .map(|w| w.bytes.start + range.start..w.bytes.end + range.start)
                 .collect();
             entities.extend(decode::entities(&spans, &names, &probs));
+        }
+        if self.span_rules {
+            crate::spans::tidy(text, &mut entities);
         }
         // Over the whole text, not the parts: a section header sets the context of what follows it.
         crate::context::ContextRules::builtin().apply(text, &mut entities);

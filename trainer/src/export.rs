@@ -207,13 +207,15 @@ pub fn write_model_files(
 pub struct Change {
     pub outside_bias: Option<f32>,
     pub lexicon: Option<LexiconEntries>,
+    /// Vocabulary names added to the lexicon (see [`crate::vocabulary`]).
+    pub vocabulary: Option<LexiconEntries>,
 }
 
 impl Change {
     pub fn bias(outside_bias: f32) -> Self {
         Self {
             outside_bias: Some(outside_bias),
-            lexicon: None,
+            ..Self::default()
         }
     }
 
@@ -223,6 +225,9 @@ impl Change {
         }
         if let Some(lexicon) = &self.lexicon {
             config.lexicon = lexicon.clone();
+        }
+        if let Some(names) = &self.vocabulary {
+            config.lexicon = crate::vocabulary::merged(&config.lexicon, names);
         }
     }
 }

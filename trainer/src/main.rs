@@ -181,6 +181,11 @@ struct RetuneArgs {
     no_lexicon: bool,
     #[command(flatten)]
     lexicon_rule: LexiconRule,
+    /// Add the names of this MeSH descriptors file to the lexicon (see `trainer::vocabulary`)
+    #[arg(long, value_name = "TSV", conflicts_with = "no_lexicon")]
+    vocabulary: Option<PathBuf>,
+    #[command(flatten)]
+    vocabulary_rule: VocabularyRule,
     /// IOB2 file to score (default: devel.tsv of the BC5CDR data directory `train` finds)
     #[arg(long)]
     data: Option<PathBuf>,
@@ -302,11 +307,20 @@ struct TrainArgs {
     outside_bias: Option<f32>,
     #[command(flatten)]
     distill: DistillArgs,
-    /// Export no lexicon (names of the train split, tagged where the model missed them)
+    /// Export no lexicon (names of the train split, tagged where the model missed them), and no
+    /// vocabulary names
     #[arg(long)]
     no_lexicon: bool,
     #[command(flatten)]
     lexicon_rule: LexiconRule,
+    /// MeSH descriptors whose names join the exported lexicon (see `trainer::vocabulary`)
+    #[arg(long, value_name = "TSV", default_value = trainer::linking::DEFAULT_MESH)]
+    vocabulary: PathBuf,
+    /// Export the lexicon without vocabulary names
+    #[arg(long)]
+    no_vocabulary: bool,
+    #[command(flatten)]
+    vocabulary_rule: VocabularyRule,
     /// Continue the run checkpointed in <out>/checkpoint
     #[arg(long)]
     resume: bool,
@@ -365,6 +379,48 @@ impl DistillArgs {
             );
         }
         Ok(files)
+    }
+}
+
+/// Which MeSH names join the lexicon (see `trainer::vocabulary`).
+#[derive(Args, Clone)]
+struct VocabularyRule {
+    /// The IOB2 train split that shows which vocabulary names the annotators leave untagged
+    #[arg(
+        long,
+        value_name = "TSV",
+        default_value = "../shared/data/bc5cdr/train.tsv"
+    )]
+    vocabulary_train: PathBuf,
+    /// Keep a vocabulary name that the train split tags in at least this share of its occurrences
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
+    vocabulary_min_share: f64,
+    /// Keep a vocabulary name of at least this many characters, spaces excluded
+    #[arg(long, value_name = "CHARS", default_value_t = 4)]
+    vocabulary_min_chars: usize,
+}
+
+impl VocabularyRule {
+    /// The lexicon entries of the descriptors file `mesh`, words split by `tokenizer`.
+    fn entries(
+        &self,
+        mesh: &Path,
+        tokenizer: &tokenizers::Tokenizer,
+    ) -> Result<export::LexiconEntries> {
+        if !(self.vocabulary_min_share > 0.0 && self.vocabulary_min_share <= 1.0) {
+            bail!(
+                "--vocabulary-min-share {} is not in (0, 1]",
+                self.vocabulary_min_share
+            );
+        }
+        let rule = trainer::vocabulary::Rule {
+            min_share: self.vocabulary_min_share,
+            min_chars: self.vocabulary_min_chars,
+        };
+        let names = trainer::vocabulary::entries(mesh, &self.vocabulary_train, tokenizer, rule)?;
+        let count: usize = names.values().map(Vec::len).sum();
+        eprintln!("{}: {count} vocabulary names kept", mesh.display());
+        Ok(names)
     }
 }
 
@@ -458,6 +514,10 @@ struct EvalArgs {
     /// Leave the model config's lexicon unused
     #[arg(long)]
     no_lexicon: bool,
+    /// Keep entities inside upper-case headings and comma-separated lists whole (`.pubtator`,
+    /// `.jsonl`; see `medlight_ner::spans`)
+    #[arg(long)]
+    no_span_rules: bool,
     /// Use a lexicon learned anew from this IOB2 file (a train split) instead of the model config's
     #[arg(long, value_name = "TSV", conflicts_with = "no_lexicon")]
     lexicon: Option<PathBuf>,
@@ -467,19 +527,8 @@ struct EvalArgs {
     /// as the lexicon does (see `trainer::vocabulary`)
     #[arg(long, value_name = "TSV")]
     vocabulary: Option<PathBuf>,
-    /// The IOB2 train split that shows which vocabulary names the annotators leave untagged
-    #[arg(
-        long,
-        value_name = "TSV",
-        default_value = "../shared/data/bc5cdr/train.tsv"
-    )]
-    vocabulary_train: PathBuf,
-    /// Keep a vocabulary name that the train split tags in at least this share of its occurrences
-    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
-    vocabulary_min_share: f64,
-    /// Keep a vocabulary name of at least this many characters, spaces excluded
-    #[arg(long, value_name = "CHARS", default_value_t = 4)]
-    vocabulary_min_chars: usize,
+    #[command(flatten)]
+    vocabulary_rule: VocabularyRule,
     /// Average the label distributions of another model into the first's before decoding (repeatable;
     /// an experiment, not what the browser runs). `DIR@FILE`: that model reads FILE instead, the same
     /// words split otherwise (windows from `trainer pack`)
@@ -612,12 +661,22 @@ fn retune(args: RetuneArgs) -> Result<()> {
     // `--lexicon` and `--no-lexicon` conflict (clap), so at most one of the two applies.
     let lexicon = args.lexicon_rule.learn_if_given(args.lexicon.as_deref())?;
     let lexicon = lexicon.or_else(|| args.no_lexicon.then(export::LexiconEntries::new));
-    if args.outside_bias.is_none() && lexicon.is_none() {
-        bail!("nothing to change: give --outside-bias, --lexicon or --no-lexicon");
+    let vocabulary = match &args.vocabulary {
+        Some(mesh) => {
+            let tokenizer = medlight_ner::align::load_tokenizer(&model_dir::read(
+                &args.model.join("tokenizer.json"),
+            )?)?;
+            Some(args.vocabulary_rule.entries(mesh, &tokenizer)?)
+        }
+        None => None,
+    };
+    if args.outside_bias.is_none() && lexicon.is_none() && vocabulary.is_none() {
+        bail!("nothing to change: give --outside-bias, --lexicon, --no-lexicon or --vocabulary");
     }
     let change = export::Change {
         outside_bias: args.outside_bias,
         lexicon,
+        vocabulary,
     };
     let devel = match args.data {
         Some(file) => file,
@@ -751,6 +810,16 @@ fn train(args: TrainArgs) -> Result<()> {
             .learn(&data.join("train.tsv"), args.max_train_sentences)?
     };
     trainer::base_model::ensure(&args.base, args.from_scratch)?;
+    let lexicon = if args.no_lexicon || args.no_vocabulary {
+        lexicon
+    } else {
+        let tokenizer = medlight_ner::align::load_tokenizer(&model_dir::read(
+            &args.base.join("tokenizer.json"),
+        )?)
+        .with_context(|| format!("{}/tokenizer.json", args.base.display()))?;
+        let names = args.vocabulary_rule.entries(&args.vocabulary, &tokenizer)?;
+        trainer::vocabulary::merged(&lexicon, &names)
+    };
     // Dropout defaults come from the base config when it is readable; train::run reports it if not.
     let base_config = std::fs::read_to_string(args.base.join("config.json"))
         .ok()
@@ -921,24 +990,18 @@ fn eval(args: EvalArgs) -> Result<()> {
     let mut tagger = model_dir::load_tagger(&args.model, args.format, &device)?
         .with_decoding(args.decoding)
         .with_consistency(!args.no_consistency)
-        .with_lexicon(!args.no_lexicon);
+        .with_lexicon(!args.no_lexicon)
+        .with_span_rules(!args.no_span_rules);
     if let Some(entries) = &lexicon {
         tagger = tagger.with_lexicon_entries(entries);
     }
     if let Some(mesh) = &args.vocabulary {
-        let rule = trainer::vocabulary::Rule {
-            min_share: args.vocabulary_min_share,
-            min_chars: args.vocabulary_min_chars,
-        };
-        let names =
-            trainer::vocabulary::entries(mesh, &args.vocabulary_train, tagger.tokenizer(), rule)?;
+        let names = args.vocabulary_rule.entries(mesh, tagger.tokenizer())?;
         let base = match (&lexicon, args.no_lexicon) {
             (Some(learned), _) => learned.clone(),
             (None, true) => Default::default(),
             (None, false) => tagger.model().config.lexicon.clone(),
         };
-        let count: usize = names.values().map(Vec::len).sum();
-        eprintln!("{}: {count} vocabulary names kept", mesh.display());
         tagger = tagger.with_lexicon_entries(&trainer::vocabulary::merged(&base, &names));
     }
     let biases = match args.outside_bias.as_slice() {
