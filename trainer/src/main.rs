@@ -817,7 +817,10 @@ fn train(args: TrainArgs) -> Result<()> {
             &args.base.join("tokenizer.json"),
         )?)
         .with_context(|| format!("{}/tokenizer.json", args.base.display()))?;
-        let names = args.vocabulary_rule.entries(&args.vocabulary, &tokenizer)?;
+        let names = args
+            .vocabulary_rule
+            .entries(&args.vocabulary, &tokenizer)
+            .context("the MeSH names for the lexicon (--vocabulary TSV, or --no-vocabulary)")?;
         trainer::vocabulary::merged(&lexicon, &names)
     };
     // Dropout defaults come from the base config when it is readable; train::run reports it if not.

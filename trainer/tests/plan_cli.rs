@@ -31,6 +31,7 @@ fn train(dir: &Path, extra: &[&str]) -> Output {
             "--device",
             "cpu",
             "--no-distill",
+            "--no-vocabulary",
             "--epochs",
             "2",
             "--batch-size",
