@@ -65,7 +65,7 @@ pub fn parse_jsonl(name: &str, text: &str) -> Result<Vec<Document>> {
             continue;
         }
         let at = format!("{name}:{}", i + 1);
-        let parsed: Line = serde_json::from_str(line).with_context(|| format!("{at}"))?;
+        let parsed: Line = serde_json::from_str(line).with_context(|| at.clone())?;
         let mut mentions = Vec::new();
         for (k, span) in parsed.entities.iter().enumerate() {
             let field = format!("{at}: entities[{k}]");

@@ -83,3 +83,43 @@ pub fn merged(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        pairs
+            .iter()
+            .map(|(k, names)| (k.to_string(), names.iter().map(|n| n.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn merging_keeps_the_lexicon_s_type_for_a_name_it_lists() {
+        let base = entries(&[("Disease", &["reye syndrome", "lead poisoning"])]);
+        let extra = entries(&[
+            ("Chemical", &["coumadin", "reye syndrome"]),
+            ("Disease", &["fever"]),
+        ]);
+        let merged = merged(&base, &extra);
+        assert_eq!(merged["Chemical"], ["coumadin"]);
+        assert_eq!(
+            merged["Disease"],
+            ["reye syndrome", "lead poisoning", "fever"]
+        );
+        assert_eq!(
+            super::merged(&merged, &extra),
+            merged,
+            "merging twice adds nothing"
+        );
+    }
+
+    #[test]
+    fn chemicals_outside_the_small_molecule_branches_are_left_out() {
+        let trees = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(kept("Chemical", &trees(&["D02.455", "D03.633"])));
+        assert!(!kept("Chemical", &trees(&["D02.455", "D12.776"])));
+        assert!(kept("Disease", &trees(&["C23.888"])));
+    }
+}

@@ -593,6 +593,7 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
     let with = Change {
         outside_bias: None,
         lexicon: Some(lexicon.clone()),
+        vocabulary: None,
     };
     let done = trainer::export::retune(&out, &with, &outcome.devel, &Device::Cpu).unwrap();
     let entries: usize = lexicon.values().map(Vec::len).sum();
@@ -616,6 +617,7 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
     let stranger = Change {
         outside_bias: None,
         lexicon: Some([("Gene".to_string(), vec!["brca1".to_string()])].into()),
+        vocabulary: None,
     };
     let err = trainer::export::retune(&out, &stranger, &outcome.devel, &Device::Cpu)
         .err()
@@ -633,6 +635,7 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
     let old = Change {
         outside_bias: Some(0.5),
         lexicon: Some(Default::default()),
+        vocabulary: None,
     };
     trainer::export::retune(&out, &old, &outcome.devel, &Device::Cpu).unwrap();
     assert!(std::fs::read(&gguf).unwrap() == before);
