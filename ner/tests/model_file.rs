@@ -120,7 +120,9 @@ fn tensor_bytes<'a>(file: &'a [u8], header: &Value, name: &str) -> &'a [u8] {
 #[test]
 fn the_shipped_file_follows_the_safetensors_spec_and_stores_integers() {
     let file = std::fs::read(SHIPPED).expect(SHIPPED);
-    assert!(file.len() <= 18_300_000, "{} bytes", file.len());
+    // The model-size limit of the accuracy work (25 MB); the vocabulary in its lexicon took the
+    // file past the 18.3 MB of the GGUF file it replaced (docs/model-file.md).
+    assert!(file.len() <= 25_000_000, "{} bytes", file.len());
     let n = u64::from_le_bytes(file[..8].try_into().unwrap()) as usize;
     let header = header(&file);
     let metadata = &header["__metadata__"];
