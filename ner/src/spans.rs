@@ -1,12 +1,14 @@
 //! Rules on decoded entities that need the raw text, for the way notes are written: a section
-//! heading names a section, not a finding ("ALLERGIES:", "ESTIMATED BLOOD LOSS:"), and the items
-//! of a comma-separated list are separate mentions ("nausea, vomiting").
+//! heading names a section, not a finding ("ALLERGIES:", "ESTIMATED BLOOD LOSS:"); the items
+//! of a comma-separated list are separate mentions ("nausea, vomiting"); and a side is where a
+//! condition is, not part of its name ("right knee pain" names knee pain).
 
 use std::ops::Range;
 
 use crate::decode::Entity;
 
-/// Applies the rules in order: entities inside headings are dropped, then list items split.
+/// Applies the rules in order: entities inside headings are dropped, list items split, and a
+/// leading side trimmed.
 pub fn tidy(text: &str, entities: &mut Vec<Entity>) {
     let headings = headings(text);
     entities.retain(|e| {
@@ -17,7 +19,44 @@ pub fn tidy(text: &str, entities: &mut Vec<Entity>) {
     *entities = entities
         .drain(..)
         .flat_map(|e| split_list(text, e))
+        .map(|e| without_side(text, e))
         .collect();
+}
+
+/// Words that name a side.
+const SIDES: [&str; 3] = ["left", "right", "bilateral"];
+
+/// Words after a side that make the side part of the name ("left ventricular hypertrophy",
+/// "right bundle branch block").
+const SIDED_NAMES: [&str; 7] = [
+    "ventricular",
+    "ventricle",
+    "atrial",
+    "atrium",
+    "bundle",
+    "heart",
+    "sided",
+];
+
+/// A disease that starts with a side word, followed by more words, loses the side.
+fn without_side(text: &str, mut entity: Entity) -> Entity {
+    if entity.label != "Disease" {
+        return entity;
+    }
+    let span = &text[entity.start..entity.end];
+    let Some((first, rest)) = span.split_once(' ') else {
+        return entity;
+    };
+    let next = rest
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    let side = SIDES.contains(&first.to_lowercase().as_str());
+    if side && !next.is_empty() && !SIDED_NAMES.contains(&next.as_str()) {
+        entity.start += span.len() - rest.len();
+    }
+    entity
 }
 
 /// Byte spans of inline headings: a run of upper-case words ending in a colon, anywhere in the
@@ -102,16 +141,26 @@ mod tests {
 
     #[test]
     fn entities_in_headings_go_and_lists_split() {
-        let text = "ALLERGIES: None. HISTORY: nausea, vomiting, and diarrhea with fever.";
+        let text = "ALLERGIES: None. HISTORY: nausea, vomiting, and diarrhea with fever, \
+            right knee pain and left ventricular hypertrophy.";
         let mut entities = vec![
             entity(text, "ALLERGIES", "Disease"),
             entity(text, "nausea, vomiting, and diarrhea", "Disease"),
             entity(text, "fever", "Disease"),
+            entity(text, "right knee pain", "Disease"),
+            entity(text, "left ventricular hypertrophy", "Disease"),
         ];
         tidy(text, &mut entities);
         assert_eq!(
             spans(text, &entities),
-            ["nausea", "vomiting", "diarrhea", "fever"]
+            [
+                "nausea",
+                "vomiting",
+                "diarrhea",
+                "fever",
+                "knee pain",
+                "left ventricular hypertrophy"
+            ]
         );
         assert!(entities.iter().all(|e| e.label == "Disease"));
     }
