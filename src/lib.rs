@@ -7,4 +7,5 @@ pub mod integrity;
 pub mod protocol;
 pub mod relaxed_simd;
 pub mod results;
+pub mod schedule;
 pub mod ui;

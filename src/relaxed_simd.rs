@@ -1,6 +1,6 @@
 //! Which worker build a browser gets. The relaxed-SIMD build (`worker_relaxed`) runs the linear
 //! layers with `i32x4.relaxed_dot_i8x16_i7x16_add_s`; an engine without relaxed SIMD rejects that
-//! whole module, so the page (`ui::model`) and the service worker (`public/sw.js`, which caches only
+//! whole module, so the page (`ui::worker_handle`) and the service worker (`public/sw.js`, which caches only
 //! the build the browser will run) ask `WebAssembly.validate` about this probe first.
 
 /// A wasm module with one function `() -> v128` that applies `i32x4.relaxed_dot_i8x16_i7x16_add_s`

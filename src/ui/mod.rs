@@ -1,7 +1,7 @@
 //! The page's components.
 //!
 //! - [`app`]: the page, wiring the worker's messages to the state.
-//! - [`model`]: the handle on one Web Worker that owns a model.
+//! - [`worker_handle`]: the handle on one Web Worker that owns a model.
 //! - [`pool`]: one or more such workers; long text is spread over them chunk by chunk.
 //! - [`input`]: typing, pasting, opening or dropping text.
 //! - [`controls`]: type toggles, confidence threshold, exports.
@@ -12,10 +12,10 @@
 mod app;
 mod controls;
 mod input;
-mod model;
 mod panel;
 mod pool;
 mod pwa;
 mod result;
+mod worker_handle;
 
 pub use app::App;
