@@ -12,12 +12,17 @@ use crate::highlight::label_class;
 use crate::results::{Annotation, Filters, CONTEXT_GROUPS};
 
 #[component]
-pub fn TypeFilters(labels: RwSignal<Vec<String>>, filters: RwSignal<Filters>) -> impl IntoView {
+pub fn TypeFilters(
+    labels: ReadSignal<Vec<String>>,
+    filters: ReadSignal<Filters>,
+    set_filters: WriteSignal<Filters>,
+) -> impl IntoView {
     let percent = move || (filters.with(|f| f.threshold) * 100.0).round();
     view! {
         <div class="filters">
             <ul class="legend" aria-label="Legend: show or hide each entity type">
-                {move || labels.get().into_iter().map(|label| {
+                <For each=move || labels.get() key=|label| label.clone() let:label>
+                    {
                     let (name, toggled) = (label.clone(), label.clone());
                     view! {
                         <li>
@@ -28,14 +33,15 @@ pub fn TypeFilters(labels: RwSignal<Vec<String>>, filters: RwSignal<Filters>) ->
                                     prop:checked=move || filters.with(|f| !f.hidden.contains(&name))
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);
-                                        filters.update(|f| f.toggle(&toggled, on));
+                                        set_filters.update(|f| f.toggle(&toggled, on));
                                     }
                                 />
                                 <span class=label_class(&label)>{label.clone()}</span>
                             </label>
                         </li>
                     }
-                }).collect_view()}
+                    }
+                </For>
             </ul>
             <ul class="context-filter" aria-label="Show or hide entities by clinical context">
                 {CONTEXT_GROUPS.into_iter().map(|(group, says)| view! {
@@ -47,7 +53,7 @@ pub fn TypeFilters(labels: RwSignal<Vec<String>>, filters: RwSignal<Filters>) ->
                                 prop:checked=move || filters.with(|f| !f.hidden_context.contains(&group))
                                 on:change=move |ev| {
                                     let on = event_target_checked(&ev);
-                                    filters.update(|f| f.toggle_context(group, on));
+                                    set_filters.update(|f| f.toggle_context(group, on));
                                 }
                             />
                             <span class=format!("status {group}")>{says}</span>
@@ -66,7 +72,7 @@ pub fn TypeFilters(labels: RwSignal<Vec<String>>, filters: RwSignal<Filters>) ->
                     prop:value=move || percent().to_string()
                     on:input=move |ev| {
                         let value: f32 = event_target_value(&ev).parse().unwrap_or(0.0);
-                        filters.update(|f| f.threshold = value / 100.0);
+                        set_filters.update(|f| f.threshold = value / 100.0);
                     }
                 />
             </label>
@@ -123,10 +129,10 @@ impl Format {
 /// Export buttons; they export the entities shown (filters applied), once annotation is done.
 #[component]
 pub fn Exports(
-    annotation: RwSignal<Option<Annotation>>,
+    annotation: ReadSignal<Option<Annotation>>,
     visible: Memo<Vec<Entity>>,
 ) -> impl IntoView {
-    let message = RwSignal::new(None::<String>);
+    let (message, set_message) = signal(None::<String>);
     let ready = move || annotation.with(|a| a.as_ref().is_some_and(|a| a.finished.is_some()));
     let render = move |format: Format| {
         annotation.with(|a| {
@@ -139,7 +145,7 @@ pub fn Exports(
             return;
         };
         let (name, mime) = format.file();
-        message.set(match download(name, mime, &content) {
+        set_message.set(match download(name, mime, &content) {
             Ok(()) => None,
             Err(e) => Some(format!("The export failed: {e:?}")),
         });
@@ -153,7 +159,7 @@ pub fn Exports(
         };
         let promise = window.navigator().clipboard().write_text(&content);
         wasm_bindgen_futures::spawn_local(async move {
-            message.set(Some(match JsFuture::from(promise).await {
+            set_message.set(Some(match JsFuture::from(promise).await {
                 Ok(_) => "Copied the JSON to the clipboard.".to_string(),
                 Err(_) => {
                     "The browser did not allow copying; use the JSON download instead.".to_string()

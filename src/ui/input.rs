@@ -26,9 +26,9 @@ fn refuse(file: &File) -> Option<String> {
 }
 
 /// Reads `file` as UTF-8 into `text`, or says why not in `problem`.
-fn load(file: File, text: RwSignal<String>, problem: RwSignal<Option<String>>) {
+fn load(file: File, set_text: WriteSignal<String>, set_problem: WriteSignal<Option<String>>) {
     if let Some(reason) = refuse(&file) {
-        return problem.set(Some(reason));
+        return set_problem.set(Some(reason));
     }
     wasm_bindgen_futures::spawn_local(async move {
         match JsFuture::from(file.text())
@@ -37,18 +37,18 @@ fn load(file: File, text: RwSignal<String>, problem: RwSignal<Option<String>>) {
             .and_then(|v| v.as_string())
         {
             Some(content) => {
-                problem.set(None);
-                text.set(content);
+                set_problem.set(None);
+                set_text.set(content);
             }
-            None => problem.set(Some(format!("{} could not be read.", file.name()))),
+            None => set_problem.set(Some(format!("{} could not be read.", file.name()))),
         }
     });
 }
 
 #[component]
-pub fn TextInput(text: RwSignal<String>) -> impl IntoView {
-    let problem = RwSignal::new(None::<String>);
-    let dragging = RwSignal::new(false);
+pub fn TextInput(text: ReadSignal<String>, set_text: WriteSignal<String>) -> impl IntoView {
+    let (problem, set_problem) = signal(None::<String>);
+    let (dragging, set_dragging) = signal(false);
     view! {
         <div class="input-head">
             <label for="input">"Clinical note or abstract"</label>
@@ -61,7 +61,7 @@ pub fn TextInput(text: RwSignal<String>) -> impl IntoView {
                     on:change=move |ev| {
                         let input: HtmlInputElement = event_target(&ev);
                         if let Some(file) = input.files().and_then(|files| files.get(0)) {
-                            load(file, text, problem);
+                            load(file, set_text, set_problem);
                         }
                         input.set_value("");
                     }
@@ -74,19 +74,19 @@ pub fn TextInput(text: RwSignal<String>) -> impl IntoView {
             class:dragging=move || dragging.get()
             placeholder="Paste or type text, or drop a .txt file here. Example: “Cisplatin-induced nephrotoxicity in a patient with lung cancer.”"
             prop:value=move || text.get()
-            on:input=move |ev| text.set(event_target_value(&ev))
+            on:input=move |ev| set_text.set(event_target_value(&ev))
             on:dragover=move |ev: DragEvent| {
                 ev.prevent_default();
-                dragging.set(true);
+                set_dragging.set(true);
             }
-            on:dragleave=move |_| dragging.set(false)
+            on:dragleave=move |_| set_dragging.set(false)
             on:drop=move |ev: DragEvent| {
-                dragging.set(false);
+                set_dragging.set(false);
                 let file = ev.data_transfer().and_then(|d| d.files()).and_then(|files| files.get(0));
                 if let Some(file) = file {
                     // A dropped file replaces the text instead of being inserted as its path.
                     ev.prevent_default();
-                    load(file, text, problem);
+                    load(file, set_text, set_problem);
                 }
             }
         ></textarea>

@@ -6,7 +6,7 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
 use crate::highlight::label_class;
-use crate::results::{next_occurrence, unique, Annotation};
+use crate::results::{next_occurrence, unique, Annotation, Unique};
 
 /// Focuses (and so scrolls to) the occurrence after `last`, the one the panel moved to before
 /// (the click itself has moved focus to the panel's button), and remembers it.
@@ -28,7 +28,7 @@ fn go_to_next(occurrences: &[usize], last: RwSignal<Option<usize>>) {
 
 #[component]
 pub fn EntityPanel(
-    annotation: RwSignal<Option<Annotation>>,
+    annotation: ReadSignal<Option<Annotation>>,
     visible: Memo<Vec<Entity>>,
 ) -> impl IntoView {
     let last = RwSignal::new(None::<usize>);
@@ -52,34 +52,57 @@ pub fn EntityPanel(
                     })
                 }}
             </p>
-            {move || {
-                let list = list.get();
-                if list.is_empty() {
-                    return view! { <p class="hint">"None yet."</p> }.into_any();
-                }
-                view! {
-                    <ul>
-                        {list.into_iter().map(|u| {
-                            let count = u.occurrences.len();
-                            let occurrences = u.occurrences.clone();
-                            let concept = u.concept.as_ref().map(|c| format!(" · MeSH {} {}", c.id, c.name)).unwrap_or_default();
-                            let title = format!("{}{concept} · {count} occurrence{}: click to go to the next", u.label, if count == 1 { "" } else { "s" });
-                            let also = (!u.other_forms.is_empty()).then(|| format!("also {}", u.other_forms.join(", ")));
-                            let concept_line = u.concept.as_ref().map(|c| format!("{} {}", c.id, c.name));
-                            view! {
-                                <li>
-                                    <button class="unique" data-label=u.label.clone() title=title on:click=move |_| go_to_next(&occurrences, last)>
-                                        <span class=label_class(&u.label)>{u.text}</span>
-                                        <span class="count">{count}</span>
-                                        {also.map(|a| view! { <span class="forms">{a}</span> })}
-                                        {concept_line.map(|c| view! { <span class="concept">{c}</span> })}
-                                    </button>
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            }}
+            {move || list.with(Vec::is_empty).then(|| view! { <p class="hint">"None yet."</p> })}
+            <ul>
+                <For each=move || list.get() key=row_key let:entity>
+                    <EntityRow entity=entity last=last />
+                </For>
+            </ul>
         </aside>
+    }
+}
+
+/// Everything a row shows: a row is rebuilt only when one of these changes.
+fn row_key(u: &Unique) -> (String, String, Vec<usize>, Vec<String>, Option<String>) {
+    (
+        u.label.clone(),
+        u.text.clone(),
+        u.occurrences.clone(),
+        u.other_forms.clone(),
+        u.concept.as_ref().map(|c| c.id.clone()),
+    )
+}
+
+/// One unique entity: its text, count, other spellings and concept; a click moves to its next
+/// occurrence in the text.
+#[component]
+fn EntityRow(entity: Unique, last: RwSignal<Option<usize>>) -> impl IntoView {
+    let count = entity.occurrences.len();
+    let occurrences = entity.occurrences;
+    let concept = entity
+        .concept
+        .as_ref()
+        .map(|c| format!(" · MeSH {} {}", c.id, c.name))
+        .unwrap_or_default();
+    let title = format!(
+        "{}{concept} · {count} occurrence{}: click to go to the next",
+        entity.label,
+        if count == 1 { "" } else { "s" }
+    );
+    let also =
+        (!entity.other_forms.is_empty()).then(|| format!("also {}", entity.other_forms.join(", ")));
+    let concept_line = entity
+        .concept
+        .as_ref()
+        .map(|c| format!("{} {}", c.id, c.name));
+    view! {
+        <li>
+            <button class="unique" data-label=entity.label.clone() title=title on:click=move |_| go_to_next(&occurrences, last)>
+                <span class=label_class(&entity.label)>{entity.text}</span>
+                <span class="count">{count}</span>
+                {also.map(|a| view! { <span class="forms">{a}</span> })}
+                {concept_line.map(|c| view! { <span class="concept">{c}</span> })}
+            </button>
+        </li>
     }
 }

@@ -48,7 +48,7 @@ fn is_installed(state: ServiceWorkerState) -> bool {
 
 /// Registers the service worker. `offline` follows the offline copy; `waiting` is set when an update
 /// is installed and waits to take over.
-pub fn register(offline: RwSignal<Offline>, waiting: RwSignal<bool>) {
+pub fn register(offline: WriteSignal<Offline>, waiting: WriteSignal<bool>) {
     let Some(container) = container() else {
         return offline.set(Offline::Unavailable);
     };
@@ -117,7 +117,7 @@ fn activate_update() {
 }
 
 #[component]
-pub fn UpdateBanner(waiting: RwSignal<bool>) -> impl IntoView {
+pub fn UpdateBanner(waiting: ReadSignal<bool>) -> impl IntoView {
     move || {
         waiting.get().then(|| {
             view! {

@@ -9,7 +9,7 @@ use crate::results::Annotation;
 /// Progress while a long text streams in; latency and throughput once it is done.
 #[component]
 pub fn RunStatus(
-    annotation: RwSignal<Option<Annotation>>,
+    annotation: ReadSignal<Option<Annotation>>,
     visible: Memo<Vec<Entity>>,
 ) -> impl IntoView {
     move || {
@@ -47,7 +47,7 @@ pub fn RunStatus(
 /// HTML. The part not annotated yet is shown plain.
 #[component]
 pub fn Highlighted(
-    annotation: RwSignal<Option<Annotation>>,
+    annotation: ReadSignal<Option<Annotation>>,
     visible: Memo<Vec<Entity>>,
 ) -> impl IntoView {
     move || {
@@ -118,5 +118,29 @@ pub fn Highlighted(
                 </div>
             })
         })
+    }
+}
+
+/// The result area's body: a hint before any text, the error of a failed run, or the highlights.
+#[component]
+pub fn ResultBody(
+    text: ReadSignal<String>,
+    annotation: ReadSignal<Option<Annotation>>,
+    annotate_error: ReadSignal<Option<String>>,
+    visible: Memo<Vec<Entity>>,
+) -> impl IntoView {
+    move || {
+        match (annotation.with(Option::is_some), annotate_error.get()) {
+        (false, _) if text.with(|t| t.trim().is_empty()) => view! {
+            <p class="hint">"Type or paste text above, or open a .txt file, to see Chemical and Disease mentions."</p>
+        }
+        .into_any(),
+        (_, Some(message)) => view! {
+            <p class="error" role="alert">{format!("This text could not be annotated: {message}")}</p>
+        }
+        .into_any(),
+        (false, None) => view! { <p class="hint">"Annotating…"</p> }.into_any(),
+        (true, None) => view! { <Highlighted annotation=annotation visible=visible /> }.into_any(),
+    }
     }
 }
