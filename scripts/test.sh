@@ -55,7 +55,7 @@ cargo test --profile fast --target wasm32-unknown-unknown -p medlight-ner --test
 cargo test --profile fast --target wasm32-unknown-unknown -p medlight-ner --features relaxed-simd --test wasm
 
 # Dev profile: reuses the native test build above (seconds) instead of an LTO release build (minutes).
-section "end-to-end tests of dist/ in headless Chromium (tests/e2e.rs)"
+section "end-to-end tests of dist/ in headless Chromium (tests/e2e/)"
 # Three browsers at a time: each compiles the worker's wasm and loads the model.
 cargo test -p medlight --test e2e -- --test-threads=3
 

@@ -1,6 +1,6 @@
 // Takes docs/screenshot.png of the built app annotating a sentence (for the README).
 // Run after `trunk build --release`: (cd tests/e2e && npm ci && node screenshot.mjs)
-// (A development tool, not a test: the end-to-end tests are tests/e2e.rs.)
+// (A development tool, not a test: the end-to-end tests are tests/e2e/main.rs and its modules.)
 import { annotate, launch, openReady, serveDist } from "./harness.mjs";
 
 const server = await serveDist();
