@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::optim::{AdamW, Schedule};
 
-/// How a call to a run starts and ends, beyond the settings.
+/// How a call to `train::run` or `pretrain::run` starts and ends, beyond the settings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Control {
     /// Continue from `<out>/checkpoint` if there is one.

@@ -135,6 +135,7 @@ impl RunState for State {
     }
 }
 
+// Re-exported: the callers of `run` (CLI, soup, tests) name it here.
 pub use crate::epochs::Control;
 
 pub struct Outcome {
