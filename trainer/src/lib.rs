@@ -8,6 +8,7 @@ pub mod data;
 pub mod dequantize;
 pub mod distill;
 pub mod ensemble;
+pub mod epochs;
 pub mod export;
 pub mod gpu;
 pub mod linking;

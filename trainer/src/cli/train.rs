@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use candle_core::Device;
 use clap::Args;
 use medlight_ner::BertConfig;
 
@@ -155,65 +156,12 @@ impl DistillArgs {
 
 pub(super) fn train(args: TrainArgs) -> Result<()> {
     let device = device(args.device)?;
-    let data = data::resolve_data_dir(args.data)?;
+    let data = data::resolve_data_dir(args.data.clone())?;
     // Learned first, so that a bad setting fails before hours of training.
-    let lexicon = if args.no_lexicon {
-        args.lexicon_rule.unused("with --no-lexicon")?;
-        export::LexiconEntries::new()
-    } else {
-        args.lexicon_rule
-            .learn(&data.join("train.tsv"), args.max_train_sentences)?
-    };
+    let lexicon = learned_lexicon(&args, &data)?;
     trainer::base_model::ensure(&args.base, args.from_scratch)?;
-    let lexicon = if args.no_lexicon || args.no_vocabulary {
-        lexicon
-    } else {
-        let tokenizer = medlight_ner::align::load_tokenizer(&model_dir::read(
-            &args.base.join("tokenizer.json"),
-        )?)
-        .with_context(|| format!("{}/tokenizer.json", args.base.display()))?;
-        let names = args
-            .vocabulary_rule
-            .entries(&args.vocabulary, &tokenizer)
-            .context("the MeSH names for the lexicon (--vocabulary TSV, or --no-vocabulary)")?;
-        trainer::vocabulary::merged(&lexicon, &names)
-    };
-    // Dropout defaults come from the base config when it is readable; train::run reports it if not.
-    let base_config = std::fs::read_to_string(args.base.join("config.json"))
-        .ok()
-        .and_then(|text| BertConfig::from_json(&text).ok());
-    if args.seeds.is_empty() {
-        bail!("--seeds needs at least one seed");
-    }
-    let settings = train::Settings {
-        data,
-        base: args.base,
-        from_scratch: args.from_scratch,
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        lr: args.lr,
-        warmup: args.warmup,
-        weight_decay: args.weight_decay,
-        clip: args.clip,
-        hidden_dropout: args.dropout.unwrap_or(
-            base_config
-                .as_ref()
-                .map_or(0.1, |c| c.hidden_dropout_prob as f32),
-        ),
-        attention_dropout: args.attention_dropout.unwrap_or(
-            base_config
-                .as_ref()
-                .map_or(0.1, |c| c.attention_probs_dropout_prob as f32),
-        ),
-        label_smoothing: args.label_smoothing,
-        freeze_embeddings: !args.train_word_embeddings,
-        seed: args.seeds[0],
-        max_train_sentences: args.max_train_sentences,
-        max_devel_sentences: args.max_devel_sentences,
-        extra_data: args.extra_data,
-        precision: args.precision,
-        average_last: args.average_last,
-    };
+    let lexicon = with_vocabulary(&args, lexicon)?;
+    let settings = settings(&args, data)?;
     medlight_ner::model::quantize::parse_dtype(&args.quant)?;
     medlight_ner::model::quantize::parse_dtype(&args.word_embeddings_quant)?;
     if settings.batch_size == 0 || settings.epochs == 0 || settings.average_last == 0 {
@@ -222,12 +170,6 @@ pub(super) fn train(args: TrainArgs) -> Result<()> {
     let control = train::Control {
         resume: args.resume,
         stop_after_epoch: None,
-    };
-    let export_with = |outside_bias: f32| export::Export {
-        quant: args.quant.clone(),
-        word_embeddings_quant: args.word_embeddings_quant.clone(),
-        outside_bias,
-        lexicon: lexicon.clone(),
     };
     let texts = if args.distill.no_distill {
         Vec::new()
@@ -253,30 +195,7 @@ pub(super) fn train(args: TrainArgs) -> Result<()> {
     let teacher = match &args.distill.teacher {
         Some(teacher) => teacher.clone(),
         None => {
-            eprintln!(
-                "training on {:?} from {}, writing {}",
-                device,
-                settings.base.display(),
-                soup_out.display()
-            );
-            let runs = match args.seeds.as_slice() {
-                [_] => vec![train::run(settings.clone(), &soup_out, &device, control)?],
-                seeds => {
-                    let members =
-                        soup::train_members(&settings, seeds, &args.out, &device, control)?;
-                    soup::write_mean(&members, &args.out, &soup_out)?;
-                    members
-                }
-            };
-            let soup_bias = if args.distill.no_distill {
-                args.outside_bias.unwrap_or(SOUP_OUTSIDE_BIAS)
-            } else {
-                SOUP_OUTSIDE_BIAS
-            };
-            report(
-                &export::finish(&runs, &soup_out, &export_with(soup_bias), &device)?,
-                &soup_out,
-            )?;
+            train_soup(&args, &settings, control, &soup_out, &lexicon, &device)?;
             if args.distill.no_distill {
                 return Ok(());
             }
@@ -298,10 +217,135 @@ pub(super) fn train(args: TrainArgs) -> Result<()> {
     let m = export::finish(
         &[student],
         &args.out,
-        &export_with(args.outside_bias.unwrap_or(STUDENT_OUTSIDE_BIAS)),
+        &export_with(
+            &args,
+            &lexicon,
+            args.outside_bias.unwrap_or(STUDENT_OUTSIDE_BIAS),
+        ),
         &device,
     )?;
     report(&m, &args.out)
+}
+
+/// The names of the train split for the lexicon (none with `--no-lexicon`).
+fn learned_lexicon(args: &TrainArgs, data: &Path) -> Result<export::LexiconEntries> {
+    if args.no_lexicon {
+        args.lexicon_rule.unused("with --no-lexicon")?;
+        Ok(export::LexiconEntries::new())
+    } else {
+        args.lexicon_rule
+            .learn(&data.join("train.tsv"), args.max_train_sentences)
+    }
+}
+
+/// `lexicon` with the vocabulary's names, unless `--no-lexicon` or `--no-vocabulary`.
+fn with_vocabulary(
+    args: &TrainArgs,
+    lexicon: export::LexiconEntries,
+) -> Result<export::LexiconEntries> {
+    if args.no_lexicon || args.no_vocabulary {
+        return Ok(lexicon);
+    }
+    let tokenizer =
+        medlight_ner::align::load_tokenizer(&model_dir::read(&args.base.join("tokenizer.json"))?)
+            .with_context(|| format!("{}/tokenizer.json", args.base.display()))?;
+    let names = args
+        .vocabulary_rule
+        .entries(&args.vocabulary, &tokenizer)
+        .context("the MeSH names for the lexicon (--vocabulary TSV, or --no-vocabulary)")?;
+    Ok(trainer::vocabulary::merged(&lexicon, &names))
+}
+
+/// The settings of each run, the first seed's (a soup's runs differ only in the seed).
+fn settings(args: &TrainArgs, data: PathBuf) -> Result<train::Settings> {
+    // Dropout defaults come from the base config when it is readable; train::run reports it if not.
+    let base_config = std::fs::read_to_string(args.base.join("config.json"))
+        .ok()
+        .and_then(|text| BertConfig::from_json(&text).ok());
+    if args.seeds.is_empty() {
+        bail!("--seeds needs at least one seed");
+    }
+    Ok(train::Settings {
+        data,
+        base: args.base.clone(),
+        from_scratch: args.from_scratch,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        warmup: args.warmup,
+        weight_decay: args.weight_decay,
+        clip: args.clip,
+        hidden_dropout: args.dropout.unwrap_or(
+            base_config
+                .as_ref()
+                .map_or(0.1, |c| c.hidden_dropout_prob as f32),
+        ),
+        attention_dropout: args.attention_dropout.unwrap_or(
+            base_config
+                .as_ref()
+                .map_or(0.1, |c| c.attention_probs_dropout_prob as f32),
+        ),
+        label_smoothing: args.label_smoothing,
+        freeze_embeddings: !args.train_word_embeddings,
+        seed: args.seeds[0],
+        max_train_sentences: args.max_train_sentences,
+        max_devel_sentences: args.max_devel_sentences,
+        extra_data: args.extra_data.clone(),
+        precision: args.precision,
+        average_last: args.average_last,
+    })
+}
+
+fn export_with(
+    args: &TrainArgs,
+    lexicon: &export::LexiconEntries,
+    outside_bias: f32,
+) -> export::Export {
+    export::Export {
+        quant: args.quant.clone(),
+        word_embeddings_quant: args.word_embeddings_quant.clone(),
+        outside_bias,
+        lexicon: lexicon.clone(),
+    }
+}
+
+/// Trains one run per seed into `soup_out` (several: their mean), and exports and reports it.
+fn train_soup(
+    args: &TrainArgs,
+    settings: &train::Settings,
+    control: train::Control,
+    soup_out: &Path,
+    lexicon: &export::LexiconEntries,
+    device: &Device,
+) -> Result<()> {
+    eprintln!(
+        "training on {:?} from {}, writing {}",
+        device,
+        settings.base.display(),
+        soup_out.display()
+    );
+    let runs = match args.seeds.as_slice() {
+        [_] => vec![train::run(settings.clone(), soup_out, device, control)?],
+        seeds => {
+            let members = soup::train_members(settings, seeds, &args.out, device, control)?;
+            soup::write_mean(&members, &args.out, soup_out)?;
+            members
+        }
+    };
+    let soup_bias = if args.distill.no_distill {
+        args.outside_bias.unwrap_or(SOUP_OUTSIDE_BIAS)
+    } else {
+        SOUP_OUTSIDE_BIAS
+    };
+    report(
+        &export::finish(
+            &runs,
+            soup_out,
+            &export_with(args, lexicon, soup_bias),
+            device,
+        )?,
+        soup_out,
+    )
 }
 
 /// `--outside-bias`'s defaults: the soup's best on devel (1.75), and the student's (2.5), which
