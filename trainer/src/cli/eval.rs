@@ -12,7 +12,7 @@ use trainer::{data, ensemble};
 
 use super::numbers;
 use super::rules::{LexiconRule, VocabularyRule};
-use super::{device, DeviceChoice};
+use super::DeviceArgs;
 
 #[derive(Args)]
 pub(super) struct EvalArgs {
@@ -44,8 +44,8 @@ pub(super) struct EvalArgs {
     write_distributions: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "auto")]
     format: Format,
-    #[arg(long, value_enum, default_value = "auto")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// How label distributions become tags
     #[arg(long, value_enum, default_value = "viterbi")]
     decoding: Decoding,
@@ -88,7 +88,7 @@ pub(super) fn eval(args: EvalArgs) -> Result<()> {
         bail!("--write-predictions and --write-distributions write one decoding: give one --outside-bias");
     }
     let lexicon = args.lexicon_rule.learn_if_given(args.lexicon.as_deref())?;
-    let device = device(args.device)?;
+    let device = args.device.open()?;
     let mut tagger = model_dir::load_tagger(&args.model, args.format, &device)?
         .with_decoding(args.decoding)
         .with_consistency(!args.no_consistency)

@@ -7,7 +7,7 @@ use clap::Args;
 
 use trainer::model_dir::{self, Format};
 
-use super::{device, DeviceChoice};
+use super::DeviceArgs;
 
 #[derive(Args)]
 pub(super) struct LinkIndexArgs {
@@ -73,8 +73,8 @@ pub(super) struct LinkEvalArgs {
     json: bool,
     #[arg(long, value_enum, default_value = "auto")]
     format: Format,
-    #[arg(long, value_enum, default_value = "auto")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    device: DeviceArgs,
 }
 
 pub(super) fn link_eval(args: LinkEvalArgs) -> Result<()> {
@@ -142,7 +142,7 @@ pub(super) fn link_eval(args: LinkEvalArgs) -> Result<()> {
     let documents = if args.no_tagging {
         None
     } else {
-        let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?;
+        let tagger = model_dir::load_tagger(&args.model, args.format, &args.device.open()?)?;
         let d = linking::score_documents(&tagger, &linker, &docs)?;
         for label in medlight_ner::linking::LABELS {
             let (p, r, f) = d.prf(label);

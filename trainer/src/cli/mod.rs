@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod context_eval;
 mod eval;
@@ -82,19 +82,29 @@ enum DeviceChoice {
     Cuda,
 }
 
-fn device(choice: DeviceChoice) -> Result<Device> {
-    let device = match choice {
-        DeviceChoice::Auto => Device::cuda_if_available(0)?,
-        DeviceChoice::Cpu => Device::Cpu,
-        DeviceChoice::Cuda => {
-            if !cfg!(feature = "cuda") {
-                bail!("--device cuda: this trainer was built without CUDA; rebuild with `--features cuda`");
+/// `--device`, shared by every command that runs the model.
+#[derive(Clone, Copy, Args)]
+struct DeviceArgs {
+    #[arg(long = "device", value_enum, default_value = "auto")]
+    choice: DeviceChoice,
+}
+
+impl DeviceArgs {
+    /// The device chosen, with the CUDA driver settings applied.
+    fn open(self) -> Result<Device> {
+        let device = match self.choice {
+            DeviceChoice::Auto => Device::cuda_if_available(0)?,
+            DeviceChoice::Cpu => Device::Cpu,
+            DeviceChoice::Cuda => {
+                if !cfg!(feature = "cuda") {
+                    bail!("--device cuda: this trainer was built without CUDA; rebuild with `--features cuda`");
+                }
+                Device::new_cuda(0).context("--device cuda: no usable CUDA device")?
             }
-            Device::new_cuda(0).context("--device cuda: no usable CUDA device")?
-        }
-    };
-    trainer::gpu::tune(&device)?;
-    Ok(device)
+        };
+        trainer::gpu::tune(&device)?;
+        Ok(device)
+    }
 }
 
 /// Runs the command `cli` names (`train` when it names none).

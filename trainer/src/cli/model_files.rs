@@ -10,7 +10,7 @@ use trainer::{data, dequantize, export};
 
 use super::numbers;
 use super::rules::{LexiconRule, VocabularyRule};
-use super::{device, DeviceChoice, WORD_EMBEDDINGS_QUANT};
+use super::{DeviceArgs, WORD_EMBEDDINGS_QUANT};
 
 #[derive(Args)]
 pub(super) struct RetuneArgs {
@@ -37,8 +37,8 @@ pub(super) struct RetuneArgs {
     /// IOB2 file to score (default: devel.tsv of the BC5CDR data directory `train` finds)
     #[arg(long)]
     data: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "auto")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    device: DeviceArgs,
 }
 
 pub(super) fn retune(args: RetuneArgs) -> Result<()> {
@@ -67,7 +67,7 @@ pub(super) fn retune(args: RetuneArgs) -> Result<()> {
         None => data::resolve_data_dir(None)?.join("devel.tsv"),
     };
     let sentences = data::read_iob2(&devel)?;
-    let done = export::retune(&args.model, &change, &sentences, &device(args.device)?)?;
+    let done = export::retune(&args.model, &change, &sentences, &args.device.open()?)?;
     let f32_text = done
         .devel_f32
         .map_or("no f32 weights to score".to_string(), |r| {

@@ -9,7 +9,7 @@ use medlight_ner::decode::{char_offset, Decoding};
 
 use trainer::model_dir::{self, Format};
 
-use super::{device, DeviceChoice};
+use super::DeviceArgs;
 
 #[derive(Args)]
 pub(super) struct PredictArgs {
@@ -20,8 +20,8 @@ pub(super) struct PredictArgs {
     files: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "auto")]
     format: Format,
-    #[arg(long, value_enum, default_value = "auto")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// How label distributions become tags
     #[arg(long, value_enum, default_value = "viterbi")]
     decoding: Decoding,
@@ -50,7 +50,7 @@ pub(super) struct PredictedEntity<'a> {
 }
 
 pub(super) fn predict(args: PredictArgs) -> Result<()> {
-    let tagger = model_dir::load_tagger(&args.model, args.format, &device(args.device)?)?
+    let tagger = model_dir::load_tagger(&args.model, args.format, &args.device.open()?)?
         .with_decoding(args.decoding)
         .with_consistency(!args.no_consistency)
         .with_lexicon(!args.no_lexicon);

@@ -9,7 +9,7 @@ use trainer::model_dir::{self};
 use trainer::{data, train};
 
 use super::numbers;
-use super::{device, DeviceChoice};
+use super::DeviceArgs;
 
 #[derive(Args)]
 pub(super) struct PretrainArgs {
@@ -58,8 +58,8 @@ pub(super) struct PretrainArgs {
     max_tokens: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    #[arg(long, value_enum, default_value = "auto")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Continue from `<out>/checkpoint/`
     #[arg(long)]
     resume: bool,
@@ -91,7 +91,7 @@ pub(super) fn pretrain(args: PretrainArgs) -> Result<()> {
         resume: args.resume,
         stop_after_epoch: None,
     };
-    let state = trainer::pretrain::run(settings, &args.out, &device(args.device)?, control)?;
+    let state = trainer::pretrain::run(settings, &args.out, &args.device.open()?, control)?;
     let last = state.history.last().expect("at least one epoch");
     println!(
         "wrote {}: masked-LM loss {:.4}{}",

@@ -12,7 +12,7 @@ use trainer::{data, distill, export, soup, train};
 
 use super::numbers;
 use super::rules::{LexiconRule, VocabularyRule};
-use super::{device, DeviceChoice, WORD_EMBEDDINGS_QUANT};
+use super::{DeviceArgs, WORD_EMBEDDINGS_QUANT};
 
 #[derive(Args, Clone)]
 pub(super) struct TrainArgs {
@@ -60,8 +60,8 @@ pub(super) struct TrainArgs {
     /// against 86.75 with the shipped decoding)
     #[arg(long = "seeds", alias = "seed", value_delimiter = ',', default_values_t = [42, 43, 44, 45], value_name = "S,...")]
     seeds: Vec<u64>,
-    #[arg(long, value_enum, default_value = "auto")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Matrix-product precision while training (bf16: mixed precision, f32 master weights)
     #[arg(long, value_enum, default_value = "f32")]
     precision: train::Precision,
@@ -155,7 +155,7 @@ impl DistillArgs {
 }
 
 pub(super) fn train(args: TrainArgs) -> Result<()> {
-    let device = device(args.device)?;
+    let device = args.device.open()?;
     let data = data::resolve_data_dir(args.data.clone())?;
     // Learned first, so that a bad setting fails before hours of training.
     let lexicon = learned_lexicon(&args, &data)?;
