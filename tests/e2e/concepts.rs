@@ -13,10 +13,7 @@ async fn e2e_entities_carry_their_mesh_concept_and_one_concept_is_one_panel_row(
         .await;
     browser.paste_text(CONCEPT_NOTE).await;
     let marks = browser.annotated(CONCEPT_NOTE).await;
-    let found: Vec<(&str, &str)> = marks
-        .iter()
-        .map(|(t, l, _)| (t.as_str(), l.as_str()))
-        .collect();
+    let found = texts_and_labels(&marks);
     assert_eq!(
         found,
         [

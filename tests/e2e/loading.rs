@@ -45,18 +45,8 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
 
     browser.type_text(SENTENCE).await;
     let marks = browser.annotated(SENTENCE).await;
-    let found: Vec<(&str, &str)> = marks
-        .iter()
-        .map(|(t, l, _)| (t.as_str(), l.as_str()))
-        .collect();
-    assert_eq!(
-        found,
-        [
-            ("Cisplatin", "Chemical"),
-            ("nephrotoxicity", "Disease"),
-            ("lung cancer", "Disease")
-        ]
-    );
+    let found = texts_and_labels(&marks);
+    assert_eq!(found, SENTENCE_ENTITIES);
     for (_, label, title) in &marks {
         // "Disease · 87% confidence", then " · MeSH D007674 Kidney Diseases" once linked.
         let confidence = title
@@ -210,18 +200,8 @@ async fn e2e_without_relaxed_simd_the_baseline_worker_tags_the_same() {
     browser.wait_for(".status .ready", READY_TIMEOUT).await;
     browser.type_text(SENTENCE).await;
     let marks = browser.annotated(SENTENCE).await;
-    let found: Vec<(&str, &str)> = marks
-        .iter()
-        .map(|(t, l, _)| (t.as_str(), l.as_str()))
-        .collect();
-    assert_eq!(
-        found,
-        [
-            ("Cisplatin", "Chemical"),
-            ("nephrotoxicity", "Disease"),
-            ("lung cancer", "Disease")
-        ]
-    );
+    let found = texts_and_labels(&marks);
+    assert_eq!(found, SENTENCE_ENTITIES);
     // The service worker, which the override does not reach, caches the relaxed build as this Chromium
     // has relaxed SIMD (e2e_no_request_… checks it fetches nothing else); the baseline build's files
     // can only have been asked for by the page and its worker.

@@ -57,18 +57,8 @@ async fn e2e_works_offline_after_one_visit_and_is_installable() {
     assert!(ready.starts_with("Model ready in"), "{ready}");
     browser.type_text(SENTENCE).await;
     let marks = browser.annotated(SENTENCE).await;
-    let found: Vec<(&str, &str)> = marks
-        .iter()
-        .map(|(t, l, _)| (t.as_str(), l.as_str()))
-        .collect();
-    assert_eq!(
-        found,
-        [
-            ("Cisplatin", "Chemical"),
-            ("nephrotoxicity", "Disease"),
-            ("lung cancer", "Disease")
-        ]
-    );
+    let found = texts_and_labels(&marks);
+    assert_eq!(found, SENTENCE_ENTITIES);
     // Only the browser's own update check for the service worker script may try the network (and get
     // no answer); the page, the app and the model all came from the cache.
     let reached = &server.requests()[before..];

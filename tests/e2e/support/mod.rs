@@ -12,6 +12,20 @@ use std::time::Duration;
 pub const READY_TIMEOUT: Duration = Duration::from_secs(180);
 pub const SENTENCE: &str =
     "Cisplatin-induced nephrotoxicity was seen in patients treated for lung cancer.";
+/// What the shipped model finds in [`SENTENCE`]: (text, label).
+pub const SENTENCE_ENTITIES: [(&str, &str); 3] = [
+    ("Cisplatin", "Chemical"),
+    ("nephrotoxicity", "Disease"),
+    ("lung cancer", "Disease"),
+];
+
+/// (text, label) of each highlight of [`Browser::annotated`].
+pub fn texts_and_labels(marks: &[(String, String, String)]) -> Vec<(&str, &str)> {
+    marks
+        .iter()
+        .map(|(t, l, _)| (t.as_str(), l.as_str()))
+        .collect()
+}
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

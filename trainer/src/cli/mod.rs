@@ -85,7 +85,12 @@ enum DeviceChoice {
 /// `--device`, shared by every command that runs the model.
 #[derive(Clone, Copy, Args)]
 struct DeviceArgs {
-    #[arg(long = "device", value_name = "DEVICE", value_enum, default_value = "auto")]
+    #[arg(
+        long = "device",
+        value_name = "DEVICE",
+        value_enum,
+        default_value = "auto"
+    )]
     choice: DeviceChoice,
 }
 
