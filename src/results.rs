@@ -110,6 +110,20 @@ pub struct Unique {
     pub occurrences: Vec<usize>,
 }
 
+/// The MeSH Browser's page of each concept `concept` names (a composite mention names several):
+/// (ID, address). The page only links to them; nothing is fetched unless the user follows one.
+pub fn mesh_pages(concept: &medlight_ner::linking::Concept) -> Vec<(String, String)> {
+    concept
+        .id
+        .split('|')
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            let address = format!("https://meshb.nlm.nih.gov/record/ui?ui={id}");
+            (id.to_string(), address)
+        })
+        .collect()
+}
+
 /// Unique entities, most frequent first (ties: by type, then text). Mentions of one concept are
 /// one entity, whatever their spelling.
 pub fn unique(text: &str, entities: &[Entity]) -> Vec<Unique> {
@@ -190,6 +204,20 @@ mod tests {
             entity(TEXT, 0, "ASPIRIN", "Chemical", 0.95),
             entity(TEXT, 0, "nausea", "Disease", 0.70),
         ]
+    }
+
+    #[test]
+    fn a_composite_concept_has_one_mesh_page_per_id() {
+        let concept = |id: &str| medlight_ner::linking::Concept {
+            id: id.into(),
+            name: "x".into(),
+            score: 1.0,
+        };
+        let pages = mesh_pages(&concept("D001943|D010051"));
+        let ids: Vec<&str> = pages.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["D001943", "D010051"]);
+        assert_eq!(pages[1].1, "https://meshb.nlm.nih.gov/record/ui?ui=D010051");
+        assert_eq!(mesh_pages(&concept("C422649")).len(), 1);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
 use crate::highlight::label_class;
-use crate::results::{next_occurrence, unique, Annotation, Unique};
+use crate::results::{mesh_pages, next_occurrence, unique, Annotation, Unique};
 
 /// Focuses (and so scrolls to) the occurrence after `last`, the one the panel moved to before
 /// (the click itself has moved focus to the panel's button), and remembers it.
@@ -91,6 +91,8 @@ fn EntityRow(entity: Unique, last: RwSignal<Option<usize>>) -> impl IntoView {
     );
     let also =
         (!entity.other_forms.is_empty()).then(|| format!("also {}", entity.other_forms.join(", ")));
+    let pages = entity.concept.as_ref().map(mesh_pages).unwrap_or_default();
+    let several = pages.len() > 1;
     let concept_line = entity
         .concept
         .as_ref()
@@ -103,6 +105,13 @@ fn EntityRow(entity: Unique, last: RwSignal<Option<usize>>) -> impl IntoView {
                 {also.map(|a| view! { <span class="forms">{a}</span> })}
                 {concept_line.map(|c| view! { <span class="concept">{c}</span> })}
             </button>
+            // Beside the button, not in it: a link inside a button is not valid HTML.
+            {pages.into_iter().map(|(id, address)| {
+                let text = if several { format!("MeSH {id} ↗") } else { "MeSH page ↗".to_string() };
+                view! {
+                    <a class="mesh-page" href=address target="_blank" rel="noopener noreferrer" title=format!("{id} in the MeSH Browser (opens nlm.nih.gov)")>{text}</a>
+                }
+            }).collect_view()}
         </li>
     }
 }

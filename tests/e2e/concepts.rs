@@ -52,6 +52,18 @@ async fn e2e_entities_carry_their_mesh_concept_and_one_concept_is_one_panel_row(
             ),
         ]
     );
+    // Each row links to its concept's MeSH page, opened apart from the page, only when clicked.
+    let links = "return [...document.querySelectorAll('.panel a.mesh-page')].map(a => [a.href, a.target, a.rel]);";
+    let links: Vec<(String, String, String)> =
+        serde_json::from_value(browser.client().execute(links, vec![]).await.unwrap()).unwrap();
+    let page = |id: &str| {
+        (
+            format!("https://meshb.nlm.nih.gov/record/ui?ui={id}"),
+            "_blank".to_string(),
+            "noopener noreferrer".to_string(),
+        )
+    };
+    assert_eq!(links, [page("D014859"), page("D006261")]);
 
     browser.capture_exports().await;
     let exported = browser.export("button.export-json").await;
