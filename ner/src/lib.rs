@@ -28,6 +28,7 @@ pub mod model;
 pub mod sentences;
 pub mod spans;
 pub mod tagger;
+#[cfg(feature = "training")]
 pub mod testing;
 
 mod error;

@@ -3,12 +3,21 @@
 
 pub mod bert;
 pub mod classifier;
+#[cfg(feature = "cuda")]
+pub mod cuda_kernels;
+#[cfg(feature = "training")]
+pub mod dropout;
+// Without training, a stand-in that keeps the model code one code path.
+#[cfg(not(feature = "training"))]
+#[path = "no_dropout.rs"]
 pub mod dropout;
 pub mod fast_ops;
+#[cfg(feature = "training")]
 pub mod init;
 pub mod int_linear;
 pub mod model_file;
 pub mod quantize;
+#[cfg(feature = "training")]
 pub mod train_ops;
 pub mod weights;
 
