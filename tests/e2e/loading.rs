@@ -43,6 +43,16 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
     }
     assert_eq!(legend, ["Chemical", "Disease"]);
 
+    the_sentence_is_highlighted_with_confidences(&browser).await;
+    typed_markup_stays_text(&browser).await;
+    multi_byte_offsets_land_on_their_characters(&browser).await;
+    blank_input_shows_a_hint(&browser).await;
+    the_csp_blocks_other_origins(&browser).await;
+    browser.close().await;
+}
+
+/// The sentence's entities are highlighted, each tooltip with its confidence.
+async fn the_sentence_is_highlighted_with_confidences(browser: &Browser) {
     browser.type_text(SENTENCE).await;
     let marks = browser.annotated(SENTENCE).await;
     let found = texts_and_labels(&marks);
@@ -58,8 +68,10 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
             "tooltip {title:?}"
         );
     }
+}
 
-    // User text is text: markup typed into the box is shown, never parsed or run.
+/// User text is text: markup typed into the box is shown, never parsed or run.
+async fn typed_markup_stays_text(browser: &Browser) {
     let hostile = r#"Aspirin <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> caused <b>nausea</b>."#;
     browser.type_text(hostile).await;
     browser.annotated(hostile).await;
@@ -79,8 +91,10 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
         .await
         .unwrap();
     assert_eq!(pwned, json!(true), "typed markup ran a script");
+}
 
-    // Byte offsets from the worker land on the right characters in multi-byte text.
+/// Byte offsets from the worker land on the right characters in multi-byte text.
+async fn multi_byte_offsets_land_on_their_characters(browser: &Browser) {
     let shown = browser
         .paste_text("Café 💊 β-blockers: cisplatin caused 肝炎 and nephrotoxicity.\r\nNo aspirin.")
         .await;
@@ -103,8 +117,10 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
             "mangled highlight {text:?}"
         );
     }
+}
 
-    // Blank input: a hint, no stale result.
+/// Blank input: a hint, no stale result.
+async fn blank_input_shows_a_hint(browser: &Browser) {
     browser.paste_text("   ").await;
     let hint = browser
         .wait_for(".result .hint", Duration::from_secs(10))
@@ -119,8 +135,10 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
         .await
         .unwrap()
         .is_empty());
+}
 
-    // The Content-Security-Policy stops the page from sending anything to another origin.
+/// The Content-Security-Policy stops the page from sending anything to another origin.
+async fn the_csp_blocks_other_origins(browser: &Browser) {
     let outcome = browser
         .client()
         .execute_async(
@@ -141,7 +159,6 @@ async fn e2e_loads_the_model_and_highlights_entities_as_text() {
             .contains(&json!("connect-src")),
         "{outcome}"
     );
-    browser.close().await;
 }
 
 /// Opens the app with the server in `mode`; returns the model error the page shows instead of "ready".

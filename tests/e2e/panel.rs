@@ -21,9 +21,24 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
     );
     assert!(marks.iter().any(|m| m.2 == "Disease"), "{marks:?}");
 
-    // The panel lists each unique entity (type + text up to case) with its count.
+    let panel = the_panel_counts_the_highlights(&browser, &marks).await;
+    clicking_an_entry_visits_its_occurrences(&browser, &panel[0]).await;
+    a_type_toggle_hides_and_restores_it(&browser, &marks).await;
+    the_threshold_hides_low_scores(&browser, &marks).await;
+    the_exports_hold_the_highlights(&browser, &marks).await;
+    browser.close().await;
+}
+
+/// A highlight: (id, text, label, tooltip).
+type Mark = (String, String, String, String);
+
+/// The panel lists each unique entity (type + text up to case) with its count. Returns the panel's rows: (label, text, count).
+async fn the_panel_counts_the_highlights(
+    browser: &Browser,
+    marks: &[Mark],
+) -> Vec<(String, String, usize)> {
     let mut expected: Vec<(String, String, usize)> = Vec::new();
-    for (_, text, label, _) in &marks {
+    for (_, text, label, _) in marks {
         match expected
             .iter_mut()
             .find(|(l, t, _)| l == label && t.to_lowercase() == text.to_lowercase())
@@ -45,10 +60,16 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
         panel.windows(2).all(|w| w[0].2 >= w[1].2),
         "most frequent first: {panel:?}"
     );
+    panel
+}
 
-    // Clicking an entry focuses its occurrences in turn.
-    let (label, text, count) = panel[0].clone();
-    assert!(count >= 2, "{panel:?}");
+/// Clicking an entry focuses its occurrences in turn.
+async fn clicking_an_entry_visits_its_occurrences(
+    browser: &Browser,
+    entry: &(String, String, usize),
+) {
+    let (label, text, count) = entry.clone();
+    assert!(count >= 2, "{entry:?}");
     let button = browser
         .client()
         .find(Locator::Css(".panel button.unique"))
@@ -72,8 +93,10 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
     let mut distinct = visited.clone();
     distinct.dedup();
     assert_eq!(distinct.len(), count, "each click moves on: {visited:?}");
+}
 
-    // A type switched off disappears from the text and the panel; switched on, it returns.
+/// A type switched off disappears from the text and the panel; switched on, it returns.
+async fn a_type_toggle_hides_and_restores_it(browser: &Browser, marks: &[Mark]) {
     let toggle = browser
         .client()
         .find(Locator::Css("input[type=checkbox][data-label='Disease']"))
@@ -94,8 +117,10 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
     );
     toggle.click().await.unwrap();
     assert_eq!(browser.marks().await.len(), marks.len());
+}
 
-    // The confidence threshold hides what scores below it.
+/// The confidence threshold hides what scores below it.
+async fn the_threshold_hides_low_scores(browser: &Browser, marks: &[Mark]) {
     let set_threshold = "const t = document.querySelector('#threshold'); t.value = arguments[0]; \
                          t.dispatchEvent(new Event('input', { bubbles: true }));";
     browser
@@ -125,8 +150,11 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
         .await
         .unwrap();
     assert_eq!(browser.marks().await.len(), marks.len());
+}
 
-    // Exports: capture what the page hands to the browser.
+/// The JSON, CSV and brat exports and the copied JSON hold the highlights (captured as the page
+/// hands them to the browser).
+async fn the_exports_hold_the_highlights(browser: &Browser, marks: &[Mark]) {
     browser.capture_exports().await;
     let exported = browser.export("button.export-json").await;
     let document: serde_json::Value = serde_json::from_str(&exported).unwrap();
@@ -134,7 +162,7 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
     let entities = document["entities"].as_array().unwrap();
     assert_eq!(entities.len(), marks.len());
     let chars: Vec<char> = REPEATED.chars().collect();
-    for (entity, mark) in entities.iter().zip(&marks) {
+    for (entity, mark) in entities.iter().zip(marks) {
         let (start, end) = (
             entity["start"].as_u64().unwrap() as usize,
             entity["end"].as_u64().unwrap() as usize,
@@ -159,7 +187,7 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
     let ann = browser.export("button.export-brat").await;
     let lines: Vec<&str> = ann.lines().filter(|l| l.starts_with('T')).collect();
     assert_eq!(lines.len(), marks.len());
-    for (n, (line, mark)) in lines.iter().zip(&marks).enumerate() {
+    for (n, (line, mark)) in lines.iter().zip(marks).enumerate() {
         let fields: Vec<&str> = line.split('\t').collect();
         assert_eq!(fields[0], format!("T{}", n + 1));
         assert!(fields[1].starts_with(&format!("{} ", mark.2)), "{line}");
@@ -187,5 +215,4 @@ async fn e2e_panel_filters_and_exports_follow_the_highlights() {
         .await
         .unwrap();
     assert_eq!(copied.as_str(), Some(exported.as_str()));
-    browser.close().await;
 }

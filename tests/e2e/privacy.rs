@@ -41,10 +41,33 @@ async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
     let after_ready = browser.requests_seen().await;
     let all = server.requests();
 
+    let origin = server.url.trim_end_matches('/');
+    let sent = Sent {
+        loading: &loading,
+        after_ready: &after_ready,
+        server: &all[..],
+        late: &all[at_ready..],
+    };
+    no_request_leaves_or_carries(&sent, origin, secret);
+    nothing_stored_holds(&browser, secret).await;
+    let requests = browser.close_and_read_netlog().await;
+    the_network_log_saw_this_origin_only(&requests, origin, secret);
+}
+
+/// The requests of the privacy test: what the browser sent up to the model's readiness and after it,
+/// and what the server received in all and after readiness.
+struct Sent<'a> {
+    loading: &'a [(String, String)],
+    after_ready: &'a [(String, String)],
+    server: &'a [Logged],
+    late: &'a [Logged],
+}
+
+/// Every request went to this origin, none after the model was ready, and none carried the text.
+fn no_request_leaves_or_carries(sent: &Sent, origin: &str, secret: &str) {
     // Every network request, from page load to the end of the session, went to this origin (data:,
     // blob: and the browser's own chrome:// pages never leave the machine)...
-    let origin = server.url.trim_end_matches('/');
-    for (url, _) in loading.iter().chain(&after_ready) {
+    for (url, _) in sent.loading.iter().chain(sent.after_ready) {
         let network = ["http:", "https:", "ws:", "wss:", "ftp:"]
             .iter()
             .any(|scheme| url.starts_with(scheme));
@@ -54,7 +77,7 @@ async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
         );
     }
     assert!(
-        loading
+        sent.loading
             .iter()
             .any(|(url, _)| url.ends_with("medlight_bg.wasm")),
         "the log missed the page's requests"
@@ -62,10 +85,12 @@ async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
     // ...none was made by the app once the model was ready (the browser itself may check the service
     // worker script for updates: that is how a new version is found, and it carries nothing of ours)...
     assert!(
-        after_ready.is_empty(),
-        "requests after the model was ready: {after_ready:?}"
+        sent.after_ready.is_empty(),
+        "requests after the model was ready: {:?}",
+        sent.after_ready
     );
-    let late: Vec<&Logged> = all[at_ready..]
+    let late: Vec<&Logged> = sent
+        .late
         .iter()
         .filter(|r| !(r.service_worker_script && r.target == "/sw.js"))
         .collect();
@@ -74,13 +99,13 @@ async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
         "the server got requests after the model was ready: {late:?}"
     );
     // ...and none carried the text, in its URL or its body.
-    for (url, body) in loading.iter().chain(&after_ready) {
+    for (url, body) in sent.loading.iter().chain(sent.after_ready) {
         assert!(
             !url.contains(secret) && !body.contains(secret),
             "{url} carried the text"
         );
     }
-    for request in &all {
+    for request in sent.server {
         assert!(
             !request.target.contains(secret),
             "{} {} carried the text",
@@ -94,8 +119,10 @@ async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
         );
         assert_eq!(request.method, "GET", "{request:?}");
     }
+}
 
-    // Nothing in the browser's storage holds the text.
+/// Nothing in the browser's storage holds the text (the offline copy is there, and clean).
+async fn nothing_stored_holds(browser: &Browser, secret: &str) {
     let storage = browser.client().execute_async(
         "const [secret, done] = [arguments[0], arguments[arguments.length - 1]];
          (async () => {
@@ -130,9 +157,10 @@ async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
         storage["cached"].as_u64().unwrap_or(0) > 0,
         "the offline copy should be in the cache: {storage}"
     );
+}
 
-    // The browser-wide network log (page, worker, service worker) saw this origin only.
-    let requests = browser.close_and_read_netlog().await;
+/// The browser-wide network log (page, worker, service worker) saw this origin only.
+fn the_network_log_saw_this_origin_only(requests: &[(String, String)], origin: &str, secret: &str) {
     let ours: Vec<&String> = requests
         .iter()
         .filter(|(initiator, _)| initiator == origin)
@@ -158,7 +186,7 @@ async fn e2e_no_request_carries_the_text_and_nothing_stores_it() {
             "the app contacted another origin: {url}"
         );
     }
-    for (_, url) in &requests {
+    for (_, url) in requests {
         assert!(!url.contains(secret), "{url} carried the text");
     }
 }

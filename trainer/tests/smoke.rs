@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use medlight_ner::testing::{tiny_config, tiny_tokenizer_json};
 use medlight_ner::{LabelSet, Tagger};
+use trainer::data::Sentence;
 use trainer::export::Change;
 use trainer::model_dir::{load_tagger, Format};
 use trainer::soup;
@@ -465,24 +466,7 @@ fn a_seed_soup_resumes_at_the_seed_it_stopped_in_and_ships_the_mean_of_the_best_
     };
     assert_eq!(seconds(&members[0]), seconds(&seven));
 
-    soup::write_mean(&members, &out, &out).unwrap();
-    let load = |p: &Path| candle_core::safetensors::load(p, &Device::Cpu).unwrap();
-    let mean = load(&out.join("model.safetensors"));
-    let runs: Vec<_> = [7, 8, 9]
-        .map(|seed| load(&soup::member_dir(&out, seed).join("model.safetensors")))
-        .into();
-    let name = "classifier.weight";
-    let values = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let by_hand: Vec<f32> = (0..values(&mean[name]).len())
-        .map(|i| runs.iter().map(|r| values(&r[name])[i]).sum::<f32>() / 3.0)
-        .collect();
-    for (got, want) in values(&mean[name]).iter().zip(&by_hand) {
-        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
-    }
-    assert!(
-        runs.iter().all(|r| values(&r[name]) != values(&mean[name])),
-        "the seeds trained different weights"
-    );
+    the_mean_is_the_members_average(&members, &out);
 
     let metrics = trainer::export::finish(&members, &out, &export(0.5), &Device::Cpu).unwrap();
     assert_eq!(
@@ -526,11 +510,33 @@ fn a_seed_soup_resumes_at_the_seed_it_stopped_in_and_ships_the_mean_of_the_best_
     assert!(!spans(&member, "Cisplatin caused renal failure.").is_empty());
 }
 
+/// The soup's weights are the mean of its members' (which differ from each other).
+fn the_mean_is_the_members_average(members: &[train::Outcome], out: &Path) {
+    soup::write_mean(members, out, out).unwrap();
+    let load = |p: &Path| candle_core::safetensors::load(p, &Device::Cpu).unwrap();
+    let mean = load(&out.join("model.safetensors"));
+    let runs: Vec<_> = [7, 8, 9]
+        .map(|seed| load(&soup::member_dir(out, seed).join("model.safetensors")))
+        .into();
+    let name = "classifier.weight";
+    let values = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let by_hand: Vec<f32> = (0..values(&mean[name]).len())
+        .map(|i| runs.iter().map(|r| values(&r[name])[i]).sum::<f32>() / 3.0)
+        .collect();
+    for (got, want) in values(&mean[name]).iter().zip(&by_hand) {
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    }
+    assert!(
+        runs.iter().all(|r| values(&r[name]) != values(&mean[name])),
+        "the seeds trained different weights"
+    );
+}
+
 #[test]
 fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it() {
     let (_, data, out, outcome) = trained_and_exported("retune");
-    let gguf = out.join("medlight-q8_0.safetensors");
-    let before = std::fs::read(&gguf).unwrap();
+    let model_file = out.join("medlight-q8_0.safetensors");
+    let before = std::fs::read(&model_file).unwrap();
     let probabilities = |format| {
         let tagger = load_tagger(&out, format, &Device::Cpu).unwrap();
         tagger
@@ -587,21 +593,44 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
         "the training record is kept"
     );
 
-    // A lexicon of the train split goes into both configs and the card; a lexicon naming a type
-    // the model lacks is refused before anything is written.
+    a_lexicon_goes_into_the_configs_and_a_stranger_is_refused(&out, &data, &outcome.devel);
+
+    // Back to the old bias, without a lexicon: the very same file.
+    let old = Change {
+        outside_bias: Some(0.5),
+        lexicon: Some(Default::default()),
+        vocabulary: None,
+    };
+    trainer::export::retune(&out, &old, &outcome.devel, &Device::Cpu).unwrap();
+    assert!(std::fs::read(&model_file).unwrap() == before);
+    assert_eq!(probabilities(Format::Quantized), was);
+
+    without_f32_weights_or_with_bad_metrics(&out, &data, &outcome.devel);
+}
+
+/// A lexicon of the train split goes into both configs and the card; a lexicon naming a type the model lacks is refused before anything is written.
+fn a_lexicon_goes_into_the_configs_and_a_stranger_is_refused(
+    out: &Path,
+    data: &Path,
+    devel: &[Sentence],
+) {
+    let model_file = out.join("medlight-q8_0.safetensors");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
+    };
     let lexicon = trainer::export::learn_lexicon(&data.join("train.tsv"), None, 0.5, 4).unwrap();
     let with = Change {
         outside_bias: None,
         lexicon: Some(lexicon.clone()),
         vocabulary: None,
     };
-    let done = trainer::export::retune(&out, &with, &outcome.devel, &Device::Cpu).unwrap();
+    let done = trainer::export::retune(out, &with, devel, &Device::Cpu).unwrap();
     let entries: usize = lexicon.values().map(Vec::len).sum();
     assert!(entries > 0 && done.lexicon_entries == entries && done.outside_bias == -2.0);
     assert_eq!(read("metrics.json")["lexicon_entries"], entries);
     for format in [Format::F32, Format::Quantized] {
         assert_eq!(
-            load_tagger(&out, format, &Device::Cpu)
+            load_tagger(out, format, &Device::Cpu)
                 .unwrap()
                 .model()
                 .config
@@ -613,13 +642,13 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
     assert!(std::fs::read_to_string(out.join("MODEL_CARD.md"))
         .unwrap()
         .contains(&format!("the {entries} names of `lexicon`")));
-    let file = std::fs::read(&gguf).unwrap();
+    let file = std::fs::read(&model_file).unwrap();
     let stranger = Change {
         outside_bias: None,
         lexicon: Some([("Gene".to_string(), vec!["brca1".to_string()])].into()),
         vocabulary: None,
     };
-    let err = trainer::export::retune(&out, &stranger, &outcome.devel, &Device::Cpu)
+    let err = trainer::export::retune(out, &stranger, devel, &Device::Cpu)
         .err()
         .unwrap();
     assert!(
@@ -627,33 +656,28 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
         "{err:#}"
     );
     assert!(
-        std::fs::read(&gguf).unwrap() == file,
+        std::fs::read(&model_file).unwrap() == file,
         "the model file is untouched"
     );
+}
 
-    // Back to the old bias, without a lexicon: the very same file.
-    let old = Change {
-        outside_bias: Some(0.5),
-        lexicon: Some(Default::default()),
-        vocabulary: None,
+/// Without the f32 weights only the quantised file is scored, and the card says so.
+fn without_f32_weights_or_with_bad_metrics(out: &Path, data: &Path, devel: &[Sentence]) {
+    let model_file = out.join("medlight-q8_0.safetensors");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
     };
-    trainer::export::retune(&out, &old, &outcome.devel, &Device::Cpu).unwrap();
-    assert!(std::fs::read(&gguf).unwrap() == before);
-    assert_eq!(probabilities(Format::Quantized), was);
-
-    // Without the f32 weights only the quantised file is scored, and the card says so.
     std::fs::remove_file(out.join("model.safetensors")).unwrap();
-    let done =
-        trainer::export::retune(&out, &Change::bias(1.0), &outcome.devel, &Device::Cpu).unwrap();
+    let done = trainer::export::retune(out, &Change::bias(1.0), devel, &Device::Cpu).unwrap();
     assert!(done.devel_f32.is_none());
     assert!(read("metrics.json")["devel_f32"].is_null());
     assert!(std::fs::read_to_string(out.join("MODEL_CARD.md"))
         .unwrap()
         .contains("| **–** |"));
     // A bad metrics file is an error before anything is written.
-    let file = std::fs::read(&gguf).unwrap();
+    let file = std::fs::read(&model_file).unwrap();
     std::fs::write(out.join("metrics.json"), "{").unwrap();
-    let err = trainer::export::retune(&out, &Change::bias(2.0), &outcome.devel, &Device::Cpu)
+    let err = trainer::export::retune(out, &Change::bias(2.0), devel, &Device::Cpu)
         .err()
         .unwrap();
     assert!(
@@ -661,10 +685,10 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
         "{err:#}"
     );
     assert!(
-        std::fs::read(&gguf).unwrap() == file,
+        std::fs::read(&model_file).unwrap() == file,
         "the model file is untouched"
     );
-    let err = trainer::export::retune(&data, &Change::bias(1.0), &outcome.devel, &Device::Cpu)
+    let err = trainer::export::retune(data, &Change::bias(1.0), devel, &Device::Cpu)
         .err()
         .unwrap();
     assert!(format!("{err:#}").contains("no quantised model"), "{err:#}");
@@ -1044,22 +1068,7 @@ fn pretraining_lowers_the_held_out_masked_lm_loss_resumes_exactly_and_gives_a_ba
     ] {
         assert!(root.join("tapt").join(file).is_file(), "{file} missing");
     }
-    // The word table was loaded and stayed frozen; the layers were loaded and trained.
-    let load = |dir: &Path| {
-        candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap()
-    };
-    let (before, after) = (load(&base), load(&root.join("tapt")));
-    let values = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let table = trainer::train::WORD_EMBEDDINGS;
-    assert_eq!(values(&after[table]), values(&before[table]));
-    for name in [
-        "bert.encoder.layer.0.attention.self.query.weight",
-        "cls.predictions.transform.dense.weight",
-    ] {
-        let trained = values(&after[name]);
-        let start = before.get(name).map(values);
-        assert!(start.is_none_or(|v| v != trained), "{name} did not change");
-    }
+    the_word_table_stayed_frozen_and_the_layers_trained(&base, &root.join("tapt"));
 
     assert_eq!(
         whole
@@ -1116,6 +1125,25 @@ fn pretraining_lowers_the_held_out_masked_lm_loss_resumes_exactly_and_gives_a_ba
     )
     .unwrap();
     assert!(outcome.state.history[0].train_loss.is_finite());
+}
+
+/// The word table was loaded and stayed frozen; the layers were loaded and trained.
+fn the_word_table_stayed_frozen_and_the_layers_trained(base: &Path, pretrained: &Path) {
+    let load = |dir: &Path| {
+        candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap()
+    };
+    let (before, after) = (load(base), load(pretrained));
+    let values = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let table = trainer::train::WORD_EMBEDDINGS;
+    assert_eq!(values(&after[table]), values(&before[table]));
+    for name in [
+        "bert.encoder.layer.0.attention.self.query.weight",
+        "cls.predictions.transform.dense.weight",
+    ] {
+        let trained = values(&after[name]);
+        let start = before.get(name).map(values);
+        assert!(start.is_none_or(|v| v != trained), "{name} did not change");
+    }
 }
 
 fn settings_for(base: &Path, data: &Path) -> Settings {
