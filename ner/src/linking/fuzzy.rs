@@ -1,15 +1,13 @@
 //! The fallback for names no key matches: character trigram TF-IDF vectors of every name, and the
 //! cosine of a mention's vector with each, through an inverted list of trigrams.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap as HashMap;
 
 /// Names of one entity type, as trigram vectors.
 #[derive(Debug, Default)]
 pub struct Fuzzy {
     /// Each name's concept.
     concepts: Vec<u32>,
-    /// Names already added, so a name shared by spellings counts once.
-    seen: HashSet<String>,
     /// Trigram → (name, count) before `finish`, then (name, normalised weight).
     postings: HashMap<[char; 3], Vec<(u32, f32)>>,
 }
@@ -20,7 +18,7 @@ fn trigrams(key: &str) -> HashMap<[char; 3], f32> {
         .chain(key.chars())
         .chain(std::iter::once(' '))
         .collect();
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for w in chars.windows(3) {
         *out.entry([w[0], w[1], w[2]]).or_insert(0.0) += 1.0;
     }
@@ -33,10 +31,8 @@ fn idf(names: f32, df: usize) -> f32 {
 }
 
 impl Fuzzy {
+    /// Adds one name of `concept`; the caller adds each (key, concept) once.
     pub fn add(&mut self, key: &str, concept: u32) {
-        if !self.seen.insert(format!("{key}\t{concept}")) {
-            return;
-        }
         let name = self.concepts.len() as u32;
         self.concepts.push(concept);
         for (gram, count) in trigrams(key) {
@@ -60,7 +56,6 @@ impl Fuzzy {
                 *weight /= norms[*name as usize].sqrt().max(f32::MIN_POSITIVE);
             }
         }
-        self.seen = HashSet::new();
     }
 
     /// The most similar name's concept and the cosine, if any name shares a trigram with `key`.
@@ -78,7 +73,7 @@ impl Fuzzy {
             }
         }
         let norm: f32 = f32::sqrt(length);
-        let mut scores: HashMap<u32, f32> = HashMap::new();
+        let mut scores: HashMap<u32, f32> = HashMap::default();
         for (list, weight) in &query {
             for &(name, w) in list.iter() {
                 *scores.entry(name).or_insert(0.0) += w * weight;

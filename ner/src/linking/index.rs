@@ -11,7 +11,7 @@
 //! `C` rows are concepts (ID, type, preferred name, entry terms as written); `M` rows are
 //! normalised mentions from annotated text with the concept they named and how often.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
 
 use super::fuzzy::Fuzzy;
@@ -39,6 +39,8 @@ struct Hit {
     mentions: u32,
     /// The key is the concept's preferred name.
     preferred: bool,
+    /// The key is one of the concept's names (not only a mention): it is in the fuzzy matcher.
+    named: bool,
 }
 
 /// What a lookup found: the concept's position and a score in 0..=1.
@@ -106,14 +108,21 @@ impl ConceptIndex {
                 continue;
             }
             let hits = self.exact.entry(slot(&label, &k)).or_default();
-            match hits.iter_mut().find(|h| h.concept == concept) {
-                Some(hit) => hit.preferred |= preferred,
-                None => hits.push(Hit {
-                    concept,
-                    mentions: 0,
-                    preferred,
-                }),
-            }
+            let new_name = match hits.iter_mut().find(|h| h.concept == concept) {
+                Some(hit) => {
+                    hit.preferred |= preferred;
+                    !std::mem::replace(&mut hit.named, true)
+                }
+                None => {
+                    hits.push(Hit {
+                        concept,
+                        mentions: 0,
+                        preferred,
+                        named: true,
+                    });
+                    true
+                }
+            };
             let sorted = self
                 .sorted
                 .entry(slot(&label, &sorted_key(&k)))
@@ -121,10 +130,13 @@ impl ConceptIndex {
             if !sorted.contains(&concept) {
                 sorted.push(concept);
             }
-            self.fuzzy
-                .entry(label.clone())
-                .or_default()
-                .add(&k, concept);
+            // A name shared by spellings counts once.
+            if new_name {
+                self.fuzzy
+                    .entry(label.clone())
+                    .or_default()
+                    .add(&k, concept);
+            }
         }
     }
 
@@ -152,6 +164,7 @@ impl ConceptIndex {
                 concept,
                 mentions: count,
                 preferred: false,
+                named: false,
             }),
         }
         self.mentions

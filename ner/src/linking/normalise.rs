@@ -52,7 +52,10 @@ pub fn key(name: &str) -> String {
     let mut spelled = String::with_capacity(name.len());
     for c in name.chars() {
         let lower = c.to_lowercase().next().unwrap_or(c);
-        match GREEK.iter().find(|(g, _)| *g == lower) {
+        let greek = (!lower.is_ascii())
+            .then(|| GREEK.iter().find(|(g, _)| *g == lower))
+            .flatten();
+        match greek {
             Some((_, word)) => {
                 spelled.push(' ');
                 spelled.push_str(word);
@@ -63,7 +66,12 @@ pub fn key(name: &str) -> String {
         }
     }
     // British spellings as American ones: "anaemia", "oedema", "haematuria".
-    let spelled = spelled.replace("ae", "e").replace("oe", "e");
+    // Most names have neither digraph: skip the copies.
+    let spelled = if spelled.contains("ae") || spelled.contains("oe") {
+        spelled.replace("ae", "e").replace("oe", "e")
+    } else {
+        spelled
+    };
     spelled
         .split_whitespace()
         .map(singular)
