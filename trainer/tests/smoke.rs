@@ -550,9 +550,7 @@ fn retuning_the_bias_rewrites_the_file_around_the_same_weights_and_rescores_it()
 
     let done =
         trainer::export::retune(&out, &Change::bias(-2.0), &outcome.devel, &Device::Cpu).unwrap();
-    let read = |name: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
-    };
+    let read = |name: &str| json_file(&out.join(name));
     let metrics = read("metrics.json");
     assert_eq!(metrics["outside_bias"], -2.0);
     for format in [Format::F32, Format::Quantized] {
@@ -614,10 +612,7 @@ fn a_lexicon_goes_into_the_configs_and_a_stranger_is_refused(
     data: &Path,
     devel: &[Sentence],
 ) {
-    let model_file = out.join("medlight-q8_0.safetensors");
-    let read = |name: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
-    };
+    let read = |name: &str| json_file(&out.join(name));
     let lexicon = trainer::export::learn_lexicon(&data.join("train.tsv"), None, 0.5, 4).unwrap();
     let with = Change {
         outside_bias: None,
@@ -642,19 +637,32 @@ fn a_lexicon_goes_into_the_configs_and_a_stranger_is_refused(
     assert!(std::fs::read_to_string(out.join("MODEL_CARD.md"))
         .unwrap()
         .contains(&format!("the {entries} names of `lexicon`")));
-    let file = std::fs::read(&model_file).unwrap();
     let stranger = Change {
         outside_bias: None,
         lexicon: Some([("Gene".to_string(), vec!["brca1".to_string()])].into()),
         vocabulary: None,
     };
-    let err = trainer::export::retune(out, &stranger, devel, &Device::Cpu)
+    refused_untouched(
+        out,
+        &stranger,
+        devel,
+        "`Gene` is not one of the model's entity types",
+    );
+}
+
+/// A JSON file the export wrote.
+fn json_file(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `change` is refused with an error saying `why`, and the model file is untouched.
+fn refused_untouched(out: &Path, change: &Change, devel: &[Sentence], why: &str) {
+    let model_file = out.join("medlight-q8_0.safetensors");
+    let file = std::fs::read(&model_file).unwrap();
+    let err = trainer::export::retune(out, change, devel, &Device::Cpu)
         .err()
         .unwrap();
-    assert!(
-        format!("{err:#}").contains("`Gene` is not one of the model's entity types"),
-        "{err:#}"
-    );
+    assert!(format!("{err:#}").contains(why), "{err:#}");
     assert!(
         std::fs::read(&model_file).unwrap() == file,
         "the model file is untouched"
@@ -663,10 +671,7 @@ fn a_lexicon_goes_into_the_configs_and_a_stranger_is_refused(
 
 /// Without the f32 weights only the quantised file is scored, and the card says so.
 fn without_f32_weights_or_with_bad_metrics(out: &Path, data: &Path, devel: &[Sentence]) {
-    let model_file = out.join("medlight-q8_0.safetensors");
-    let read = |name: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
-    };
+    let read = |name: &str| json_file(&out.join(name));
     std::fs::remove_file(out.join("model.safetensors")).unwrap();
     let done = trainer::export::retune(out, &Change::bias(1.0), devel, &Device::Cpu).unwrap();
     assert!(done.devel_f32.is_none());
@@ -675,18 +680,12 @@ fn without_f32_weights_or_with_bad_metrics(out: &Path, data: &Path, devel: &[Sen
         .unwrap()
         .contains("| **–** |"));
     // A bad metrics file is an error before anything is written.
-    let file = std::fs::read(&model_file).unwrap();
     std::fs::write(out.join("metrics.json"), "{").unwrap();
-    let err = trainer::export::retune(out, &Change::bias(2.0), devel, &Device::Cpu)
-        .err()
-        .unwrap();
-    assert!(
-        format!("{err:#}").contains("metrics.json: not a metrics file"),
-        "{err:#}"
-    );
-    assert!(
-        std::fs::read(&model_file).unwrap() == file,
-        "the model file is untouched"
+    refused_untouched(
+        out,
+        &Change::bias(2.0),
+        devel,
+        "metrics.json: not a metrics file",
     );
     let err = trainer::export::retune(data, &Change::bias(1.0), devel, &Device::Cpu)
         .err()
