@@ -24,7 +24,7 @@ pub(super) struct LinkIndexArgs {
     /// them stay honest (repeatable)
     #[arg(
         long = "exclude",
-        default_value = "../shared/data/bc5cdr/pubtator/devel.pubtator"
+        default_value = trainer::linking::DEFAULT_DEVEL
     )]
     exclude: Vec<PathBuf>,
     /// Where to write the index
@@ -52,8 +52,8 @@ pub(super) struct LinkEvalArgs {
     /// Model directory for the end-to-end figures (its tokenizer.json and model file)
     #[arg(long, default_value = "public/models")]
     model: PathBuf,
-    /// Concept index (from `link-index`); default: built as `link-index` builds it by default,
-    /// leaving out the documents of --data
+    /// Concept index (from `link-index`); default: built from `link-index`'s default sources
+    /// (BC5CDR devel among them), leaving out the documents of --data instead of devel's
     #[arg(long)]
     concepts: Option<PathBuf>,
     /// The least similarity at which the fuzzy fallback links (0 to 1); default: the linker's
