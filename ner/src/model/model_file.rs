@@ -1,4 +1,4 @@
-//! The quantised model file the web app fetches: a safetensors file (format version 2) that any
+//! The quantised model file the web app fetches: a safetensors file (format version 3) that any
 //! safetensors reader opens. Tensor names are Hugging Face's; each tensor is stored one of three ways:
 //! - a linear layer's matrix `X.weight` as `I8` 7-bit integers `(out, in)`, row-major, with its
 //!   per-row scales in `X.weight_scale` (`F32`, `(out)`): weight = integer × scale. These are the
@@ -8,12 +8,16 @@
 //!   (`{"tensor name": "q4_0"}`); the word table is looked up row by row in its blocks;
 //! - everything else (norms, biases, the small classifier) as `F32`.
 //!
-//! Metadata: `medlight.format` (`"2"`), `medlight.config` (the model's `config.json` text) and
-//! `medlight.blocks`.
+//! Metadata: `medlight.format` (`"3"`), `medlight.config` (the model's `config.json` text, without
+//! its lexicon), `medlight.lexicon` (the lexicon's JSON, zlib-compressed, in base64) and
+//! `medlight.blocks`. The lexicon is kept apart because its tens of thousands of names would
+//! otherwise be most of the header: compressed, they take a fifth of the bytes. Version 2 (the
+//! lexicon inside the config) is still read.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use base64::Engine as _;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
@@ -24,7 +28,13 @@ use super::weights::{QuantizedWeights, Stored, CONFIG_KEY, FORMAT_KEY};
 use crate::{BertConfig, Error, Result};
 
 /// This format's `medlight.format` value.
-pub const VERSION: &str = "2";
+pub const VERSION: &str = "3";
+/// The earlier version this build still reads: the lexicon inside `medlight.config`.
+const VERSION_LEXICON_IN_CONFIG: &str = "2";
+/// Metadata key holding the config's lexicon, zlib-compressed JSON in base64 (standard alphabet).
+pub const LEXICON_KEY: &str = "medlight.lexicon";
+/// A lexicon entry inflating past this is refused rather than read: the shipped one is 1.3 MB.
+const LEXICON_MAX_BYTES: usize = 64 << 20;
 /// Metadata key naming the tensors stored in GGML blocks, with their block format.
 pub const BLOCKS_KEY: &str = "medlight.blocks";
 /// Suffix of the tensor holding a 7-bit matrix's per-row scales.
@@ -119,14 +129,22 @@ pub fn write(tensors: &[(&str, &Stored)], config: &BertConfig) -> Result<Vec<u8>
             }
         }
     }
-    let metadata = HashMap::from([
+    let mut without_lexicon = config.clone();
+    let lexicon = std::mem::take(&mut without_lexicon.lexicon);
+    let mut metadata = HashMap::from([
         (FORMAT_KEY.to_string(), VERSION.to_string()),
-        (CONFIG_KEY.to_string(), config.to_json()),
+        (
+            CONFIG_KEY.to_string(),
+            serde_json::to_string(&without_lexicon).expect("config serialises"),
+        ),
         (
             BLOCKS_KEY.to_string(),
             serde_json::to_string(&blocks).expect("a map of strings"),
         ),
     ]);
+    if !lexicon.is_empty() {
+        metadata.insert(LEXICON_KEY.to_string(), packed_lexicon(&lexicon));
+    }
     let views = raws.iter().map(|(name, raw)| (name.as_str(), raw));
     let file = safetensors::serialize(views, Some(metadata))
         .map_err(|e| Error::ModelFile(format!("cannot write: {e}")))?;
@@ -174,11 +192,24 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<QuantizedWeights> {
             "no `{CONFIG_KEY}` metadata entry: not a Medlight model"
         )));
     };
-    let config = BertConfig::from_json(config)?;
-    if let Some(version) = metadata.get(FORMAT_KEY).filter(|v| *v != VERSION) {
+    let mut config = BertConfig::from_json(config)?;
+    if let Some(version) = metadata
+        .get(FORMAT_KEY)
+        .filter(|v| *v != VERSION && *v != VERSION_LEXICON_IN_CONFIG)
+    {
         return Err(bad(format!(
-            "`{FORMAT_KEY}` is {version}; this build reads version {VERSION}"
+            "`{FORMAT_KEY}` is {version}; this build reads versions \
+             {VERSION_LEXICON_IN_CONFIG} and {VERSION}"
         )));
+    }
+    if let Some(packed) = metadata.get(LEXICON_KEY) {
+        if !config.lexicon.is_empty() {
+            return Err(bad(format!(
+                "both `{CONFIG_KEY}` and `{LEXICON_KEY}` hold a lexicon; a file has one"
+            )));
+        }
+        config.lexicon = unpacked_lexicon(packed)?;
+        config.validate()?;
     }
     let blocks: HashMap<String, String> = match metadata.get(BLOCKS_KEY) {
         Some(json) => {
@@ -215,6 +246,29 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<QuantizedWeights> {
         tensors.insert(name, stored);
     }
     Ok(QuantizedWeights::new(tensors, config, device))
+}
+
+/// The lexicon as the `medlight.lexicon` entry holds it.
+fn packed_lexicon(lexicon: &BTreeMap<String, Vec<String>>) -> String {
+    let json = serde_json::to_vec(lexicon).expect("a map of strings");
+    let zlib = miniz_oxide::deflate::compress_to_vec_zlib(&json, 9);
+    base64::engine::general_purpose::STANDARD.encode(zlib)
+}
+
+/// The `medlight.lexicon` entry read back; errors name the entry and the step that failed.
+fn unpacked_lexicon(packed: &str) -> Result<BTreeMap<String, Vec<String>>> {
+    let bad = |what: String| Error::ModelFile(format!("`{LEXICON_KEY}`: {what}"));
+    let zlib = base64::engine::general_purpose::STANDARD
+        .decode(packed)
+        .map_err(|e| bad(format!("not base64: {e}")))?;
+    let json = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&zlib, LEXICON_MAX_BYTES)
+        .map_err(|e| {
+            bad(format!(
+                "not zlib data within {LEXICON_MAX_BYTES} bytes: {e}"
+            ))
+        })?;
+    serde_json::from_slice(&json)
+        .map_err(|e| bad(format!("not a JSON object of entity type → names: {e}")))
 }
 
 fn f32_tensor(bytes: &[u8], shape: &[usize], device: &Device) -> Result<QTensor> {

@@ -17,7 +17,7 @@ use crate::{BertConfig, Error, Result};
 pub const CONFIG_KEY: &str = "medlight.config";
 /// Metadata key holding the format version of Medlight's model file.
 pub const FORMAT_KEY: &str = "medlight.format";
-/// Version 1: GGUF. Version 2: safetensors ([`super::model_file`]).
+/// Version 1: GGUF. Versions 2 and 3: safetensors ([`super::model_file`]).
 pub const FORMAT_VERSION: u32 = 1;
 
 /// One tensor of a quantised model file, as stored.

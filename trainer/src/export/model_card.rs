@@ -37,10 +37,11 @@ pub(super) fn model_card(m: &Metrics, labels: &LabelSet) -> String {
          {rows}| **overall** | {p} | {r} | **{f}** | **{qf}** | {support} |\n\n\
          ## Files\n\n\
          - `{file}` ({mb:.1} MB, SHA-256 `{sha}`): the quantised model the web app runs. safetensors \
-         (Medlight format 2): each encoder weight matrix, quantised to `{quant}` and then to 7-bit integers with \
+         (Medlight format 3): each encoder weight matrix, quantised to `{quant}` and then to 7-bit integers with \
          one scale per row, as `I8` with an `F32` `<name>_scale`; the position embeddings in `{quant}` blocks and \
          the word embedding table in `{equant}` blocks, both as `U8` rows (metadata `medlight.blocks`); norms, \
-         biases and the classifier in `F32`; metadata `medlight.config` holds `config.json`. Inference runs the \
+         biases and the classifier in `F32`; metadata `medlight.config` holds `config.json` but its lexicon, \
+         which `medlight.lexicon` holds compressed (zlib, in base64). Inference runs the \
          linear layers in integer arithmetic on those integers (inputs quantised per row to 8 bits), the rest \
          in f32. The {quant} columns are computed that way, as the browser computes.\n\
          - `config.json` (also in the file's metadata): `outside_bias` {bias} is added to the log-probability of \
