@@ -1,7 +1,8 @@
 //! Concept linking: an entity's MeSH concept. A mention is looked up, in this order, as
 //! annotators linked it ([`ConceptIndex::add_mention`]), by a vocabulary name with the same key
 //! ([`normalise::key`]), by a name with the same words in another order, as a composite mention
-//! ("breast and ovarian cancer" names two), and by the most similar name if it is similar enough.
+//! ("breast and ovarian cancer" names two), as the organ's disease if it names a harm to an organ
+//! ("pulmonary toxicity"), and by the most similar name if it is similar enough.
 //! Within a document, a short form the text defines ("neuroleptic malignant syndrome (NMS)") is
 //! linked as its long form.
 
@@ -13,6 +14,7 @@ use crate::decode::Entity;
 mod fuzzy;
 mod index;
 pub mod normalise;
+mod organ_harm;
 
 pub use index::{ConceptIndex, Entry, Found, LABELS};
 
@@ -78,9 +80,27 @@ impl Linker {
         if let Some(parts) = self.composite(label, mention) {
             return Some(parts);
         }
+        if let Some(found) = self.organ_disease(label, &key) {
+            return Some(self.concept(found));
+        }
         self.index
             .similar(label, &key, self.threshold)
             .map(|f| self.concept(f))
+    }
+
+    /// The disease of the organ a Disease mention names a harm to ("renal damage": Kidney
+    /// Diseases), a little less sure than the name it was looked up by.
+    fn organ_disease(&self, label: &str, key: &str) -> Option<Found> {
+        if label != "Disease" {
+            return None;
+        }
+        organ_harm::organ_disease_keys(key)
+            .iter()
+            .find_map(|k| self.single(label, k))
+            .map(|found| Found {
+                score: 0.8 * found.score,
+                ..found
+            })
     }
 
     /// A composite mention's concepts: "breast and ovarian cancer" as "breast cancer" and

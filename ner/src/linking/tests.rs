@@ -27,6 +27,13 @@ fn linker() -> Linker {
         &["Ovarian Cancer"],
     );
     index.add_concept("D009459", "Disease", "Neuroleptic Malignant Syndrome", &[]);
+    index.add_concept(
+        "D008171",
+        "Disease",
+        "Lung Diseases",
+        &["Pulmonary Disease", "Diseases, Lung"],
+    );
+    index.add_concept("D007674", "Disease", "Kidney Diseases", &["Kidney Disease"]);
     index.finish();
     Linker::new(index)
 }
@@ -101,4 +108,26 @@ fn a_misspelling_links_only_when_similar_enough() {
     assert_eq!(id(&l, "Chemical", "warfarine").as_deref(), Some("D014859"));
     l.threshold = 0.99;
     assert_eq!(id(&l, "Chemical", "warfarine"), None);
+}
+
+#[test]
+fn a_harm_to_an_organ_is_linked_as_the_organ_s_disease() {
+    let l = linker();
+    assert_eq!(
+        id(&l, "Disease", "pulmonary toxicity").as_deref(),
+        Some("D008171")
+    );
+    let renal = l.link("Disease", "renal damage").unwrap();
+    assert_eq!(renal.id, "D007674", "renal: the kidney's disease");
+    assert!(renal.score < 1.0, "less sure than a name: {}", renal.score);
+    assert_eq!(
+        id(&l, "Disease", "kidney dysfunctions").as_deref(),
+        Some("D007674")
+    );
+    assert_eq!(
+        id(&l, "Chemical", "pulmonary toxicity"),
+        None,
+        "diseases only"
+    );
+    assert_eq!(id(&l, "Disease", "toxicity"), None, "no organ named");
 }
