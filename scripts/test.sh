@@ -55,9 +55,11 @@ cargo test --profile fast --target wasm32-unknown-unknown -p medlight-ner --test
 cargo test --profile fast --target wasm32-unknown-unknown -p medlight-ner --features relaxed-simd --test wasm
 
 # Dev profile: reuses the native test build above (seconds) instead of an LTO release build (minutes).
+# `--workspace`, as above: with `-p medlight` cargo would resolve the app's features alone (the core
+# without the trainer's `training`) and build candle and tokenizers again.
 section "end-to-end tests of dist/ in headless Chromium (tests/e2e/)"
 # Three browsers at a time: each compiles the worker's wasm and loads the model.
-cargo test -p medlight --test e2e -- --test-threads=3
+cargo test --workspace --test e2e -- --test-threads=3
 
 end_section
 section_name=""
