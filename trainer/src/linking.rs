@@ -238,6 +238,8 @@ pub struct MentionScores {
     pub unlinked: BTreeMap<String, usize>,
     /// Gold IDs the index does not hold (reported; such mentions cannot be linked right).
     pub unknown_ids: BTreeSet<String>,
+    /// Mentions whose every gold ID the index holds: the most a linker with this index can get right.
+    pub reachable: BTreeMap<String, usize>,
     /// Each mention linked wrong: PMID, type, mention, gold IDs, what the linker said.
     pub errors: Vec<String>,
 }
@@ -246,6 +248,14 @@ impl MentionScores {
     pub fn accuracy(&self, label: &str) -> f64 {
         ratio(
             self.correct.get(label).copied().unwrap_or(0),
+            self.total.get(label).copied().unwrap_or(0),
+        )
+    }
+
+    /// The accuracy a perfect linker would reach with this index.
+    pub fn ceiling(&self, label: &str) -> f64 {
+        ratio(
+            self.reachable.get(label).copied().unwrap_or(0),
             self.total.get(label).copied().unwrap_or(0),
         )
     }
@@ -267,11 +277,12 @@ pub fn score_mentions(linker: &Linker, docs: &[Document]) -> MentionScores {
         linker.link_document(&d.text, &mut entities);
         for (m, e) in d.mentions.iter().zip(&entities) {
             let gold: BTreeSet<String> = m.ids.iter().cloned().collect();
-            s.unknown_ids.extend(
-                gold.iter()
-                    .filter(|id| linker.index.entry(id).is_none())
-                    .cloned(),
-            );
+            let unknown: Vec<&String> = gold
+                .iter()
+                .filter(|id| linker.index.entry(id).is_none())
+                .collect();
+            *s.reachable.entry(m.label.clone()).or_default() += usize::from(unknown.is_empty());
+            s.unknown_ids.extend(unknown.into_iter().cloned());
             *s.total.entry(m.label.clone()).or_default() += 1;
             let right = ids(e) == gold;
             *s.correct.entry(m.label.clone()).or_default() += usize::from(right);
@@ -430,6 +441,10 @@ mod tests {
             (2, 3, 1)
         );
         assert_eq!(s.unknown_ids.iter().collect::<Vec<_>>(), ["D006073"]);
+        // Gout's ID is unknown, so at most two of the three Disease mentions can be right.
+        assert_eq!(s.reachable["Disease"], 2);
+        assert_eq!(s.ceiling("Disease"), 2.0 / 3.0);
+        assert_eq!(s.ceiling("Chemical"), 1.0);
         let j = json(&s, None);
         assert_eq!(j["mention_accuracy"]["Chemical"], 1.0);
     }

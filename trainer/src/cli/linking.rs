@@ -132,11 +132,14 @@ pub(super) fn link_eval(args: LinkEvalArgs) -> Result<()> {
     println!("{} documents", docs.len());
     for label in medlight_ner::linking::LABELS {
         println!(
-            "gold mentions  {label:<8}  accuracy@1 {:.4}  ({} of {}; {} without a concept)",
+            "gold mentions  {label:<8}  accuracy@1 {:.4}  ({} of {}; {} without a concept; \
+             at most {:.4}: {} with every gold ID in the index)",
             mentions.accuracy(label),
             mentions.correct.get(label).unwrap_or(&0),
             mentions.total.get(label).unwrap_or(&0),
-            mentions.unlinked.get(label).unwrap_or(&0)
+            mentions.unlinked.get(label).unwrap_or(&0),
+            mentions.ceiling(label),
+            mentions.reachable.get(label).unwrap_or(&0),
         );
     }
     let documents = if args.no_tagging {
