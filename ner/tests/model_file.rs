@@ -243,8 +243,8 @@ fn with_lexicon(seed: u64) -> (Vec<u8>, medlight_ner::BertConfig) {
 #[test]
 fn the_lexicon_travels_compressed_beside_the_config_and_reads_back() {
     let (bytes, config) = with_lexicon(24);
-    let header = header(&bytes);
-    let metadata = &header["__metadata__"];
+    let written = header(&bytes);
+    let metadata = &written["__metadata__"];
     let stored: Value =
         serde_json::from_str(metadata["medlight.config"].as_str().unwrap()).unwrap();
     assert!(stored.get("lexicon").is_none());
@@ -257,12 +257,10 @@ fn the_lexicon_travels_compressed_beside_the_config_and_reads_back() {
     // Without a lexicon there is no entry.
     let (varmap, model) = tiny_classifier(24).unwrap();
     let plain = safetensors_bytes(&varmap, &model.config, GgmlDType::Q8_0).unwrap();
-    assert!(header_of(&plain).get("medlight.lexicon").is_none());
+    assert!(header(&plain)["__metadata__"]
+        .get("medlight.lexicon")
+        .is_none());
     assert!(load(&plain).config.lexicon.is_empty());
-}
-
-fn header_of(file: &[u8]) -> Value {
-    header(file)["__metadata__"].clone()
 }
 
 #[test]
