@@ -37,7 +37,7 @@ pub(super) fn model_card(m: &Metrics, labels: &LabelSet) -> String {
          {rows}| **overall** | {p} | {r} | **{f}** | **{qf}** | {support} |\n\n\
          ## Files\n\n\
          - `{file}` ({mb:.1} MB, SHA-256 `{sha}`): the quantised model the web app runs. safetensors \
-         (Medlight format 3): each encoder weight matrix, quantised to `{quant}` and then to 7-bit integers with \
+         (Medlight format {format_version}): each encoder weight matrix, quantised to `{quant}` and then to 7-bit integers with \
          one scale per row, as `I8` with an `F32` `<name>_scale`; the position embeddings in `{quant}` blocks and \
          the word embedding table in `{equant}` blocks, both as `U8` rows (metadata `medlight.blocks`); norms, \
          biases and the classifier in `F32`; metadata `medlight.config` holds `config.json` but its lexicon, \
@@ -65,6 +65,7 @@ pub(super) fn model_card(m: &Metrics, labels: &LabelSet) -> String {
         base = s.base.display(),
         data = s.data.display(),
         extra = s.extra_data.iter().map(|d| format!(" and `{}/train.tsv` (the types it annotates, or a teacher's label distributions)", d.display())).collect::<String>(),
+        format_version = medlight_ner::model::model_file::VERSION,
         quant = m.quantization,
         bias = m.outside_bias,
         chunk = medlight_ner::sentences::CHUNK_BYTES,
